@@ -1,0 +1,70 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestNewRejectsUnknownSettings(t *testing.T) {
+	tests := []struct {
+		name, format, level string
+	}{
+		{"format", "xml", "info"},
+		{"level", "json", "loud"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(&bytes.Buffer{}, tt.format, tt.level); err == nil {
+				t.Fatalf("New(%q, %q) succeeded, want an error", tt.format, tt.level)
+			}
+		})
+	}
+}
+
+func TestRequestIDInEveryRecord(t *testing.T) {
+	var buf bytes.Buffer
+	logger, err := New(&buf, "json", "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := WithRequestID(context.Background(), "req-42")
+	logger.InfoContext(ctx, "first")
+	logger.With("component", "test").DebugContext(ctx, "second")
+	logger.Info("no context")
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("got %d lines, want 3:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []string{"req-42", "req-42", ""} {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
+			t.Fatalf("line %d is not JSON: %v", i, err)
+		}
+		for _, key := range []string{"time", "level", "msg"} {
+			if _, ok := rec[key]; !ok {
+				t.Errorf("line %d has no %q key: %s", i, key, lines[i])
+			}
+		}
+		got, _ := rec["request_id"].(string)
+		if got != want {
+			t.Errorf("line %d request_id = %q, want %q", i, got, want)
+		}
+	}
+}
+
+func TestLevelFilters(t *testing.T) {
+	var buf bytes.Buffer
+	logger, err := New(&buf, "text", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Info("hidden")
+	logger.Warn("shown")
+	if out := buf.String(); strings.Contains(out, "hidden") || !strings.Contains(out, "shown") {
+		t.Fatalf("level warn logged %q", out)
+	}
+}

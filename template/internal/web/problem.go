@@ -1,0 +1,79 @@
+// Package web holds the HTTP building blocks every handler shares: the
+// middleware stack, RFC 9457 problem responses and strict JSON decoding. It
+// knows nothing of the service's business.
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError names one invalid field of a request body.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is an error that maps to an HTTP status and a detail message that is
+// safe to show to the client.
+type Error struct {
+	Status int
+	Detail string
+	Fields []FieldError
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// WriteProblem answers with an application/problem+json body for status.
+func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	if p.Instance == "" {
+		p.Instance = r.URL.Path
+	}
+	writeJSON(w, "application/problem+json", p.Status, p)
+}
+
+// WriteError answers with the problem err describes: the status and detail of
+// an *Error, or a 500 that reveals nothing of any other error. Handlers log
+// unexpected errors themselves before calling it.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := errors.AsType[*Error](err); ok {
+		WriteProblem(w, r, Problem{Status: e.Status, Detail: e.Detail, Errors: e.Fields})
+		return
+	}
+	WriteProblem(w, r, Problem{Status: http.StatusInternalServerError, Detail: "the server could not complete the request"})
+}
+
+// WriteJSON answers with v encoded as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	writeJSON(w, "application/json", status, v)
+}
+
+func writeJSON(w http.ResponseWriter, contentType string, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only a programming error (an unsupported type) gets here.
+		http.Error(w, `{"title":"Internal Server Error","status":500}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

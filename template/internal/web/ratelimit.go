@@ -1,0 +1,107 @@
+package web
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RateLimit gives each client (by IP address; IPv6 by /64 network) a token
+// bucket of burst tokens refilled at rps per second. A client out of tokens is
+// answered 429 with Retry-After. rps <= 0 turns limiting off.
+//
+// Clients are told apart by the connection's address. Behind a reverse proxy
+// or load balancer that is the proxy's address: limit there instead, or key on
+// a header the proxy sets and clients cannot forge.
+func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
+	if rps <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	l := &limiter{rps: rate.Limit(rps), burst: burst, clients: make(map[netip.Prefix]*client)}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if wait := l.wait(clientKey(r.RemoteAddr), time.Now()); wait > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				WriteProblem(w, r, Problem{
+					Status: http.StatusTooManyRequests,
+					Detail: "too many requests; retry after the number of seconds in Retry-After",
+				})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// idleClientTTL is how long a client's bucket is kept after its last request.
+// By then its bucket is full again, so forgetting it changes nothing.
+const idleClientTTL = 3 * time.Minute
+
+type limiter struct {
+	rps   rate.Limit
+	burst int
+
+	mu        sync.Mutex
+	clients   map[netip.Prefix]*client
+	lastSweep time.Time
+}
+
+type client struct {
+	bucket   *rate.Limiter
+	lastSeen time.Time
+}
+
+// wait takes a token for key, or returns how long until one is available.
+func (l *limiter) wait(key netip.Prefix, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) > idleClientTTL {
+		for k, c := range l.clients {
+			if now.Sub(c.lastSeen) > idleClientTTL {
+				delete(l.clients, k)
+			}
+		}
+		l.lastSweep = now
+	}
+	c, ok := l.clients[key]
+	if !ok {
+		c = &client{bucket: rate.NewLimiter(l.rps, l.burst)}
+		l.clients[key] = c
+	}
+	c.lastSeen = now
+	res := c.bucket.ReserveN(now, 1)
+	if !res.OK() {
+		return time.Second
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d
+	}
+	return 0
+}
+
+// clientKey is the client's address as a prefix: the address itself for IPv4,
+// its /64 network for IPv6, where one host commonly holds a whole /64.
+func clientKey(remoteAddr string) netip.Prefix {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	addr = addr.Unmap().WithZone("")
+	bits := 32
+	if addr.Is6() {
+		bits = 64
+	}
+	p, _ := addr.Prefix(bits)
+	return p
+}

@@ -1,0 +1,105 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(key string) string { return vars[key] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	cfg, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load with no variables: %v", err)
+	}
+	want := Config{
+		HTTPAddr:           ":8080",
+		AdminAddr:          ":9090",
+		LogLevel:           "info",
+		LogFormat:          "json",
+		ReadHeaderTimeout:  5 * time.Second,
+		ReadTimeout:        15 * time.Second,
+		WriteTimeout:       15 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		ShutdownDrainDelay: 5 * time.Second,
+		ShutdownTimeout:    20 * time.Second,
+		ReadinessTimeout:   2 * time.Second,
+		RateLimitRPS:       100,
+		RateLimitBurst:     200,
+		MaxBodyBytes:       1 << 20,
+	}
+	if cfg != want {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestLoadOverrides(t *testing.T) {
+	cfg, err := Load(env(map[string]string{
+		"HTTP_ADDR":            "127.0.0.1:0",
+		"LOG_LEVEL":            "DEBUG",
+		"LOG_FORMAT":           "text",
+		"SHUTDOWN_DRAIN_DELAY": "0s",
+		"RATE_LIMIT_RPS":       "0",
+		"MAX_BODY_BYTES":       " 512 ",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:0" || cfg.LogLevel != "debug" || cfg.LogFormat != "text" ||
+		cfg.ShutdownDrainDelay != 0 || cfg.RateLimitRPS != 0 || cfg.MaxBodyBytes != 512 {
+		t.Fatalf("overrides not applied: %+v", cfg)
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	tests := []struct {
+		key, value, want string
+	}{
+		{"HTTP_ADDR", "localhost", "host:port"},
+		{"ADMIN_ADDR", ":99999", "port"},
+		{"LOG_LEVEL", "loud", "one of"},
+		{"LOG_FORMAT", "xml", "one of"},
+		{"HTTP_READ_HEADER_TIMEOUT", "5", "duration"},
+		{"HTTP_WRITE_TIMEOUT", "0s", "greater than zero"},
+		{"SHUTDOWN_DRAIN_DELAY", "-1s", "negative"},
+		{"RATE_LIMIT_RPS", "NaN", "finite number"},
+		{"RATE_LIMIT_BURST", "0", "from 1"},
+		{"MAX_BODY_BYTES", "1MB", "whole number"},
+	}
+	vars := map[string]string{}
+	for _, tt := range tests {
+		vars[tt.key] = tt.value
+	}
+	_, err := Load(env(vars))
+	verr, ok := errors.AsType[*ValidationError](err)
+	if !ok {
+		t.Fatalf("Load = %v, want a *ValidationError", err)
+	}
+	if len(verr.Problems) != len(tests) {
+		t.Errorf("got %d problems, want %d:\n%v", len(verr.Problems), len(tests), err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			for _, p := range verr.Problems {
+				if strings.HasPrefix(p, tt.key+"=") {
+					if !strings.Contains(p, tt.want) {
+						t.Errorf("problem %q does not say %q", p, tt.want)
+					}
+					return
+				}
+			}
+			t.Errorf("no problem reported for %s=%q in:\n%v", tt.key, tt.value, err)
+		})
+	}
+}
+
+func TestLoadRejectsSharedListener(t *testing.T) {
+	_, err := Load(env(map[string]string{"HTTP_ADDR": ":7000", "ADMIN_ADDR": ":7000"}))
+	if err == nil || !strings.Contains(err.Error(), "ADMIN_ADDR") {
+		t.Fatalf("Load = %v, want ADMIN_ADDR named", err)
+	}
+}

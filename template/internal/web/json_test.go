@@ -1,0 +1,77 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestDecodeJSON(t *testing.T) {
+	type payload struct {
+		Name  string `json:"name"`
+		Count int    `json:"count"`
+	}
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		wantStatus  int // 0: success
+	}{
+		{"valid", "application/json", `{"name":"a","count":1}`, 0},
+		{"charset parameter", "application/json; charset=utf-8", `{"name":"a"}`, 0},
+		{"no content type", "", `{"name":"a"}`, http.StatusUnsupportedMediaType},
+		{"wrong content type", "text/plain", `{"name":"a"}`, http.StatusUnsupportedMediaType},
+		{"empty", "application/json", ``, http.StatusBadRequest},
+		{"malformed", "application/json", `{"name":`, http.StatusBadRequest},
+		{"syntax error", "application/json", `{"name" "a"}`, http.StatusBadRequest},
+		{"unknown field", "application/json", `{"name":"a","admin":true}`, http.StatusBadRequest},
+		{"wrong type", "application/json", `{"count":"many"}`, http.StatusBadRequest},
+		{"not an object", "application/json", `[1,2]`, http.StatusBadRequest},
+		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, http.StatusBadRequest},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("x", 100) + `"}`, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 64)
+			var p payload
+			err := DecodeJSON(r, &p)
+			if tt.wantStatus == 0 {
+				if err != nil {
+					t.Fatalf("DecodeJSON: %v", err)
+				}
+				return
+			}
+			e, ok := errors.AsType[*Error](err)
+			if !ok {
+				t.Fatalf("DecodeJSON = %v, want an *Error", err)
+			}
+			if e.Status != tt.wantStatus || e.Detail == "" {
+				t.Fatalf("got %d %q, want %d with a detail", e.Status, e.Detail, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func TestWriteErrorHidesUnexpectedErrors(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest(http.MethodGet, "/x", nil), errSecret{})
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status = %d", rec.Code)
+	}
+	if strings.Contains(rec.Body.String(), "password") {
+		t.Fatalf("internal error leaked: %s", rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+}
+
+type errSecret struct{}
+
+func (errSecret) Error() string { return "dial db: password rejected" }

@@ -211,7 +211,9 @@ class Service:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self._join_readers()
-                pytest.fail(f"the service exited with {self.proc.returncode} before it was ready\n{self.output()}")
+                pytest.fail(
+                    f"the service exited with {self.proc.returncode} before it was ready\n{self.output()}"
+                )
             try:
                 resp = self.get("/readyz", timeout=1.0)
                 if resp.status == 200:
@@ -315,11 +317,16 @@ class Service:
         return [
             r
             for r in self.records()
-            if ACCESS_KEYS <= r.keys() and (request_id is None or r.get("request_id") == request_id)
+            if r.keys() >= ACCESS_KEYS and (request_id is None or r.get("request_id") == request_id)
         ]
 
     def wait_for_records(
-        self, predicate: Callable[[LogRecord], bool], *, count: int = 1, what: str, timeout: float = LOG_TIMEOUT
+        self,
+        predicate: Callable[[LogRecord], bool],
+        *,
+        count: int = 1,
+        what: str,
+        timeout: float = LOG_TIMEOUT,
     ) -> list[LogRecord]:
         """Wait until at least count log records match predicate, and return those that do."""
         deadline = time.monotonic() + timeout
@@ -328,13 +335,15 @@ class Service:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout}s waiting for {count} log record(s): {what}\n{self.output()}")
+                pytest.fail(
+                    f"timed out after {timeout}s waiting for {count} log record(s): {what}\n{self.output()}"
+                )
             time.sleep(0.02)
 
     def wait_for_access(self, request_id: str) -> LogRecord:
         """The access-log record of the request with this ID, once it is written."""
         found = self.wait_for_records(
-            lambda r: ACCESS_KEYS <= r.keys() and r.get("request_id") == request_id,
+            lambda r: r.keys() >= ACCESS_KEYS and r.get("request_id") == request_id,
             what=f"access log of request {request_id}",
         )
         return found[0]

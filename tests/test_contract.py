@@ -1,0 +1,615 @@
+"""The runtime contract of a generated service, checked black-box against the built binary.
+
+Every variant (router, logger, configuration backend, ...) must pass these tests unchanged: they start
+the binary on free loopback ports, talk plain HTTP to it, read its JSON log lines from stdout and its
+metrics from the admin port, and rely on nothing else of the implementation.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import select
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from conftest import answers_of
+from service import (
+    Launcher,
+    Response,
+    Service,
+    clean_env,
+    free_port,
+    new_request_id,
+    poll,
+)
+
+pytestmark = pytest.mark.slow
+
+SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy")
+
+
+# -- fixtures and helpers ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def launch(service_binary: Path) -> Iterator[Launcher]:
+    """Start the service with extra environment variables; every instance is stopped after the test."""
+    launcher = Launcher(service_binary)
+    yield launcher
+    problems = list(launcher.stop_all())
+    if problems:
+        pytest.fail("\n\n".join(problems))
+
+
+@pytest.fixture
+def service(launch: Launcher) -> Service:
+    """The service with its default configuration, ready."""
+    return launch()
+
+
+@pytest.fixture
+def answers(project: Path) -> dict[str, Any]:
+    return answers_of(project)
+
+
+@pytest.fixture
+def needs_example_api(answers: dict[str, Any]) -> None:
+    if not answers["example_api"]:
+        pytest.skip("needs the example API (POST /v1/notes), which this variant was rendered without")
+
+
+def missing_path() -> str:
+    """A path no route matches, different every time."""
+    return f"/nope-{uuid.uuid4()}"
+
+
+def assert_problem(resp: Response, status: int) -> dict[str, Any]:
+    """Assert resp is an RFC 9457 problem with this status, and return its body."""
+    assert resp.status == status, f"expected {status}, got {resp.describe()}"
+    assert resp.media_type == "application/problem+json", (
+        f"a {status} must be application/problem+json, got {resp.describe()}"
+    )
+    problem = resp.json()
+    assert isinstance(problem, dict), f"the problem must be a JSON object: {resp.describe()}"
+    missing = {"type", "title", "status"} - problem.keys()
+    assert not missing, f"the problem lacks {sorted(missing)}: {problem}"
+    assert problem["status"] == status, f"the problem's status must be {status}: {problem}"
+    return problem
+
+
+def assert_security_headers(resp: Response, what: str) -> None:
+    assert resp.header("X-Content-Type-Options") == "nosniff", f"{what}: {resp.describe()}"
+    assert resp.header("X-Frame-Options") == "DENY", f"{what}: {resp.describe()}"
+    assert resp.header("Referrer-Policy"), f"{what} lacks Referrer-Policy: {resp.describe()}"
+    csp = resp.header("Content-Security-Policy") or ""
+    assert "default-src 'none'" in csp, f"{what} lacks a CSP with default-src 'none': {resp.describe()}"
+
+
+def is_sane_generated_id(value: str | None) -> bool:
+    """A generated request ID: non-empty, at most 128 visible ASCII characters, no spaces or quotes."""
+    return (
+        value is not None
+        and 0 < len(value) <= 128
+        and all(0x21 <= ord(c) <= 0x7E and c not in "\"'" for c in value)
+    )
+
+
+def create_note(svc: Service, request_id: str | None = None) -> Response:
+    headers = {"X-Request-ID": request_id} if request_id else {}
+    return svc.post_json("/v1/notes", {"title": "hi", "body": "x"}, headers=headers)
+
+
+def wait_until_readiness_fails(svc: Service, timeout: float) -> float:
+    """Poll GET /readyz on new connections until it answers 503; return when (time.monotonic())."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            resp = svc.get("/readyz", timeout=2.0)
+        except OSError as exc:
+            pytest.fail(f"/readyz stopped answering ({exc!r}) before it was seen failing with 503")
+        if resp.status == 503:
+            return time.monotonic()
+        assert resp.status == 200, f"/readyz during shutdown: {resp.describe()}"
+        time.sleep(0.02)
+    pytest.fail(f"/readyz did not turn 503 within {timeout}s of SIGTERM\n{svc.output()}")
+
+
+# -- 1, 2: probes and version ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/livez", "/readyz"])
+def test_probes_answer_200_with_json(service: Service, path: str) -> None:
+    """GET /livez and GET /readyz answer 200 with a JSON body."""
+    resp = service.get(path)
+    assert resp.status == 200, f"GET {path}: {resp.describe()}"
+    assert resp.media_type == "application/json", f"GET {path}: {resp.describe()}"
+    resp.json()
+
+
+def test_version_reports_the_build(service: Service) -> None:
+    """GET /version answers 200 with version, commit, build_date and go_version."""
+    resp = service.get("/version")
+    assert resp.status == 200, resp.describe()
+    assert resp.media_type == "application/json", resp.describe()
+    info = resp.json()
+    for key in ("version", "commit", "build_date", "go_version"):
+        assert isinstance(info.get(key), str), f"/version lacks a string {key}: {info}"
+        assert info[key], f"/version has an empty {key}: {info}"
+    assert info["go_version"].startswith("go"), f"go_version must look like go1.x: {info}"
+
+
+# -- 3: request IDs ------------------------------------------------------------------------------------
+
+
+def test_request_id_is_echoed_and_logged(service: Service) -> None:
+    """A sane incoming X-Request-ID is echoed in the response and carried by the access log."""
+    resp = service.get("/version", headers={"X-Request-ID": "abc-123"})
+    assert resp.status == 200, resp.describe()
+    assert resp.header("X-Request-ID") == "abc-123", resp.describe()
+    access = service.wait_for_access("abc-123")
+    assert access["route"] == "/version", access
+
+
+def test_request_id_is_generated_when_missing(service: Service) -> None:
+    """A request without X-Request-ID gets a generated one, in the response and in its access log."""
+    resp = service.get("/version")
+    generated = resp.header("X-Request-ID")
+    assert is_sane_generated_id(generated), f"no sane generated request ID: {resp.describe()}"
+    assert generated is not None
+    service.wait_for_access(generated)
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    [
+        pytest.param("a" * 300, id="300-chars"),
+        pytest.param("has spaces in it", id="spaces"),
+        pytest.param('quo"ted', id="double-quote"),
+        pytest.param("it's", id="single-quote"),
+        pytest.param("tab\tinside", id="tab"),
+    ],
+)
+def test_insane_request_id_is_replaced(service: Service, incoming: str) -> None:
+    """An unsafe incoming X-Request-ID is not echoed: a generated one replaces it, in the log too.
+
+    (A raw newline cannot be sent inside a header value at all: it would end the header line.)
+    """
+    resp = service.get("/version", headers={"X-Request-ID": incoming})
+    assert resp.status == 200, resp.describe()
+    replaced = resp.header("X-Request-ID")
+    assert replaced != incoming, f"the unsafe request ID {incoming!r} was echoed"
+    assert is_sane_generated_id(replaced), f"no sane replacement request ID: {resp.describe()}"
+    assert replaced is not None
+    service.wait_for_access(replaced)
+    assert not [r for r in service.records() if r.get("request_id") == incoming], (
+        f"the unsafe request ID {incoming!r} reached the log"
+    )
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_request_id_is_on_every_log_record_of_a_request(service: Service) -> None:
+    """Every record logged while serving POST /v1/notes (access log and app log) carries its request ID."""
+    rid = new_request_id("notes")
+    resp = create_note(service, rid)
+    assert resp.status == 201, resp.describe()
+    assert resp.header("X-Request-ID") == rid, resp.describe()
+    service.wait_for_access(rid)
+    service.settle()
+    own = [r for r in service.records() if r.get("request_id") == rid]
+    assert len(own) >= 2, f"expected the access log and an app log record with request_id {rid}, got {own}"
+    assert [r for r in own if r not in service.access_records()], (
+        f"no application log record (beside the access log) carries request_id {rid}: {own}"
+    )
+
+
+# -- 4: access log -------------------------------------------------------------------------------------
+
+
+def assert_access_record(record: dict[str, Any], resp: Response, method: str) -> None:
+    assert record["method"] == method, record
+    assert type(record["status"]) is int, f"status must be an integer: {record}"
+    assert record["status"] == resp.status, f"status must be {resp.status}: {record}"
+    duration = record["duration_ms"]
+    assert type(duration) in (int, float), f"duration_ms must be a number: {record}"
+    assert duration >= 0, record
+    assert type(record["bytes"]) is int, f"bytes must be an integer: {record}"
+    assert record["bytes"] == len(resp.body), f"bytes must be the body length {len(resp.body)}: {record}"
+
+
+def test_access_log_has_one_record_per_request(service: Service) -> None:
+    """Each API request is logged exactly once, with method, route, status, duration_ms and bytes."""
+    version_id, missing_id = new_request_id("version"), new_request_id("missing")
+    path = missing_path()
+    version = service.get("/version", headers={"X-Request-ID": version_id})
+    missing = service.get(path, headers={"X-Request-ID": missing_id})
+    service.settle()
+
+    records = service.access_records(version_id)
+    assert len(records) == 1, f"expected one access-log record for GET /version, got {records}"
+    assert records[0]["route"] == "/version", records[0]
+    assert_access_record(records[0], version, "GET")
+
+    records = service.access_records(missing_id)
+    assert len(records) == 1, f"expected one access-log record for GET {path}, got {records}"
+    assert_access_record(records[0], missing, "GET")
+    assert "nope-" not in str(records[0]["route"]), f"route must be a pattern, not the raw path: {records[0]}"
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_access_log_route_is_the_pattern(service: Service) -> None:
+    """The route logged is the route pattern (/v1/notes/{id}), never the requested path."""
+    create_id, get_id = new_request_id("create"), new_request_id("get")
+    created = create_note(service, create_id)
+    assert created.status == 201, created.describe()
+    random_id = uuid.uuid4().hex
+    fetched = service.get(f"/v1/notes/{random_id}", headers={"X-Request-ID": get_id})
+    service.settle()
+
+    for rid, resp, method, route in (
+        (create_id, created, "POST", "/v1/notes"),
+        (get_id, fetched, "GET", "/v1/notes/{id}"),
+    ):
+        records = service.access_records(rid)
+        assert len(records) == 1, f"expected one access-log record for {method} {route}, got {records}"
+        assert records[0]["route"] == route, records[0]
+        assert_access_record(records[0], resp, method)
+
+
+def test_probes_are_not_in_the_access_log(service: Service) -> None:
+    """/livez and /readyz are not access-logged."""
+    before = len(service.access_records())
+    for _ in range(3):
+        for path in ("/livez", "/readyz"):
+            assert service.get(path).status == 200
+    service.settle()
+    after = service.access_records()
+    assert len(after) == before + 1, f"only the settling request should have been logged: {after[before:]}"
+    probe_records = [
+        r
+        for r in service.records()
+        if "status" in r and any(isinstance(v, str) and v in ("/livez", "/readyz") for v in r.values())
+    ]
+    assert not probe_records, f"probes were access-logged: {probe_records}"
+
+
+def test_log_lines_are_json(launch: Launcher, answers: dict[str, Any]) -> None:
+    """Every stdout line, from start to shutdown, is a JSON object with time, level and msg."""
+    svc = launch()
+    svc.get("/version")
+    svc.get(missing_path())
+    if answers["example_api"]:
+        create_note(svc)
+    svc.settle()
+    assert svc.stop() == 0, svc.output()
+    lines = svc.stdout_lines()
+    assert lines, "the service logged nothing"
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            pytest.fail(f"a stdout line is not JSON: {line!r}")
+        assert isinstance(record, dict), f"a stdout line is not a JSON object: {line!r}"
+        missing = {"time", "level", "msg"} - record.keys()
+        assert not missing, f"a log record lacks {sorted(missing)}: {line!r}"
+
+
+# -- 5: metrics and admin listener ---------------------------------------------------------------------
+
+
+def test_request_counter_counts_requests(service: Service) -> None:
+    """http_requests_total{method,route,code} counts each API request."""
+    labels = {"method": "GET", "route": "/version", "code": "200"}
+    assert service.get("/version").status == 200
+    first = poll(
+        lambda: service.metrics().value("http_requests_total", **labels) or None,
+        timeout=5,
+        what=f"http_requests_total{labels}",
+    )
+    family = service.metrics().family("http_requests_total")
+    assert family is not None
+    assert family.type == "counter", f"http_requests_total must be a counter: {family}"
+    assert service.get("/version").status == 200
+    second = poll(
+        lambda: v if (v := service.metrics().value("http_requests_total", **labels)) > first else None,
+        timeout=5,
+        what=f"http_requests_total{labels} to grow past {first}",
+    )
+    assert second == first + 1, f"one request must count once: {first} -> {second}"
+
+
+def test_metrics_expose_the_contracted_families(service: Service, answers: dict[str, Any]) -> None:
+    """The admin /metrics has the HTTP histogram and gauges, <project>_build_info = 1 and runtime metrics."""
+    assert service.get("/version").status == 200
+    service.settle()
+    metrics = service.metrics()
+
+    histogram = metrics.family("http_request_duration_seconds_count")
+    assert histogram is not None, "http_request_duration_seconds is missing"
+    assert histogram.type == "histogram", f"http_request_duration_seconds must be a histogram: {histogram}"
+    counts = [
+        s
+        for s in metrics.samples("http_request_duration_seconds_count")
+        if s.labels.get("method") == "GET" and s.labels.get("route") == "/version"
+    ]
+    assert counts, f"no histogram series for GET /version: {histogram.samples}"
+    assert counts[0].value >= 1, f"GET /version was not observed: {counts}"
+    assert all("le" in s.labels for s in metrics.samples("http_request_duration_seconds_bucket")), histogram
+
+    for gauge in ("http_requests_in_flight", "http_open_connections"):
+        family = metrics.family(gauge)
+        assert family is not None, f"{gauge} is missing"
+        assert family.type == "gauge", f"{gauge} must be a gauge: {family}"
+        assert metrics.samples(gauge), f"{gauge} has no sample"
+
+    build_info = answers["project_name"].replace("-", "_") + "_build_info"
+    family = metrics.family(build_info)
+    assert family is not None, f"{build_info} is missing"
+    assert family.type == "gauge", f"{build_info} must be a gauge: {family}"
+    assert [s.value for s in metrics.samples(build_info)] == [1.0], family.samples
+
+    for name in ("go_goroutines", "process_resident_memory_bytes"):
+        assert metrics.samples(name), f"{name} is missing from /metrics"
+
+
+def test_route_label_cardinality_is_bounded(launch: Launcher) -> None:
+    """Requests to 200 random unknown paths add at most one route label value, never the raw path."""
+    svc = launch(RATE_LIMIT_RPS="100000", RATE_LIMIT_BURST="100000")
+    assert svc.get("/version").status == 200
+    svc.settle()
+    before = svc.metrics().label_values("route")
+    for _ in range(200):
+        resp = svc.get(missing_path())
+        assert resp.status == 404, resp.describe()
+    svc.settle()
+    metrics = svc.metrics()
+    after = metrics.label_values("route")
+    not_found = sum(s.value for s in metrics.samples("http_requests_total") if s.labels.get("code") == "404")
+    assert not_found >= 200, f"the 404s were not counted in http_requests_total: {not_found}"
+    assert len(after - before) <= 1, f"route label values grew from {sorted(before)} to {sorted(after)}"
+    assert not [v for v in after if "nope-" in v], f"raw paths became route labels: {sorted(after)}"
+
+
+def test_admin_listener_serves_pprof_and_public_listener_hides_metrics(service: Service) -> None:
+    """/debug/pprof/ is on the admin port; /metrics is not served on the public port."""
+    pprof = service.get("/debug/pprof/", admin=True)
+    assert pprof.status == 200, f"GET /debug/pprof/ on the admin port: {pprof.describe()}"
+    public = service.get("/metrics")
+    assert public.status == 404, f"GET /metrics on the public port must be 404: {public.describe()}"
+
+
+# -- 6: security headers -------------------------------------------------------------------------------
+
+
+def test_security_headers_on_every_response(launch: Launcher) -> None:
+    """Probes, API answers, 404s and 429s all carry the security headers."""
+    svc = launch(RATE_LIMIT_RPS="1", RATE_LIMIT_BURST="1")
+    responses = {
+        "GET /livez": svc.get("/livez"),
+        "GET /readyz": svc.get("/readyz"),
+        "GET /version": svc.get("/version"),
+        "a 404": svc.get(missing_path()),
+    }
+    limited = [r for r in (svc.get("/version") for _ in range(10)) if r.status == 429]
+    assert limited, "no 429 with RATE_LIMIT_RPS=1 RATE_LIMIT_BURST=1"
+    responses["a 429"] = limited[0]
+    for what, resp in responses.items():
+        assert_security_headers(resp, what)
+
+
+# -- 7: RFC 9457 errors and the example API ------------------------------------------------------------
+
+
+def test_unknown_path_is_a_404_problem(service: Service) -> None:
+    """An unknown path answers 404 as application/problem+json."""
+    assert_problem(service.get(missing_path()), 404)
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_note_is_created_and_read_back(service: Service) -> None:
+    """POST /v1/notes answers 201 with an id and a Location; GET of that location returns the note."""
+    created = create_note(service)
+    assert created.status == 201, created.describe()
+    note = created.json()
+    assert isinstance(note.get("id"), str), f"the created note has no string id: {note}"
+    assert note["id"], f"the created note has an empty id: {note}"
+    location = created.header("Location")
+    assert location, f"201 without a Location header: {created.describe()}"
+    path = urlsplit(urljoin(f"http://127.0.0.1:{service.http_port}/v1/notes", location)).path
+    assert path.endswith(note["id"]), f"Location {location} does not name note {note['id']}"
+
+    fetched = service.get(path)
+    assert fetched.status == 200, fetched.describe()
+    assert fetched.media_type == "application/json", fetched.describe()
+    got = fetched.json()
+    assert {k: got.get(k) for k in ("id", "title", "body")} == {"id": note["id"], "title": "hi", "body": "x"}
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_missing_note_is_a_404_problem(service: Service) -> None:
+    """GET /v1/notes/{id} of an id that was never created answers a 404 problem."""
+    assert_problem(service.get(f"/v1/notes/{uuid.uuid4().hex}"), 404)
+
+
+@pytest.mark.usefixtures("needs_example_api")
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        pytest.param("text/plain", b'{"title":"hi","body":"x"}', 415, id="wrong-content-type"),
+        pytest.param("application/json", b'{"title":"hi",', 400, id="malformed-json"),
+        pytest.param("application/json", b'{"title":"hi","body":"x","color":"red"}', 400, id="unknown-field"),
+    ],
+)
+def test_bad_note_request_is_a_problem(service: Service, content_type: str, body: bytes, status: int) -> None:
+    """POST /v1/notes refuses a wrong Content-Type (415), malformed JSON and unknown fields (400)."""
+    resp = service.request("POST", "/v1/notes", body=body, headers={"Content-Type": content_type})
+    assert_problem(resp, status)
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_invalid_note_is_a_422_problem_naming_the_field(service: Service) -> None:
+    """A note with an empty title answers 422 with an errors list naming the field "title"."""
+    problem = assert_problem(service.post_json("/v1/notes", {"title": "", "body": "x"}), 422)
+    errors = problem.get("errors")
+    assert isinstance(errors, list), f"a 422 must list the invalid fields in errors: {problem}"
+    fields = [e.get("field") for e in errors if isinstance(e, dict)]
+    assert "title" in fields, f"errors must name the field title: {problem}"
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_oversized_body_is_a_413_problem(launch: Launcher) -> None:
+    """A body over MAX_BODY_BYTES answers 413, whether its length is declared or it comes chunked."""
+    svc = launch(MAX_BODY_BYTES="64")
+    body = json.dumps({"title": "t" * 100, "body": "b" * 100}).encode()
+    headers = {"Content-Type": "application/json"}
+    assert_problem(svc.request("POST", "/v1/notes", body=body, headers=headers), 413)
+    assert_problem(svc.request("POST", "/v1/notes", body=iter([body[:50], body[50:]]), headers=headers), 413)
+
+
+# -- 8: rate limiting ----------------------------------------------------------------------------------
+
+
+def test_rate_limit_answers_429_but_spares_probes(launch: Launcher) -> None:
+    """Past its burst a client gets 429 problems with Retry-After; the probes still answer 200."""
+    svc = launch(RATE_LIMIT_RPS="1", RATE_LIMIT_BURST="2")
+    answers: list[Response] = []
+    for _ in range(10):
+        answers.append(svc.get("/version"))
+        for probe in ("/livez", "/readyz"):
+            resp = svc.get(probe)
+            assert resp.status == 200, f"GET {probe} while rate limited: {resp.describe()}"
+    statuses = [r.status for r in answers]
+    assert set(statuses) <= {200, 429}, statuses
+    limited = [r for r in answers if r.status == 429]
+    assert limited, f"no 429 among 10 quick requests with RATE_LIMIT_RPS=1 RATE_LIMIT_BURST=2: {statuses}"
+    for resp in limited:
+        assert_problem(resp, 429)
+        retry_after = resp.header("Retry-After") or ""
+        assert retry_after.isdigit(), f"Retry-After must be a number of seconds: {resp.describe()}"
+        assert int(retry_after) >= 1, f"Retry-After must be positive: {resp.describe()}"
+
+
+# -- 9: configuration ----------------------------------------------------------------------------------
+
+
+def test_invalid_configuration_exits_2_naming_every_bad_variable(service_binary: Path) -> None:
+    """Invalid settings stop the start with exit code 2, and stderr names every invalid variable."""
+    env = clean_env(
+        HTTP_ADDR="not-an-address",
+        LOG_LEVEL="loud",
+        RATE_LIMIT_BURST="-1",
+        ADMIN_ADDR=f"127.0.0.1:{free_port()}",
+        LOG_FORMAT="json",
+    )
+    try:
+        proc = subprocess.run(
+            [str(service_binary)], env=env, capture_output=True, text=True, timeout=10, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the service did not exit within 10s on an invalid configuration: {exc.stderr!r}")
+    assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    for name in ("HTTP_ADDR", "LOG_LEVEL", "RATE_LIMIT_BURST"):
+        assert name in proc.stderr, f"stderr does not name {name}:\n{proc.stderr}"
+
+
+# -- 10: healthcheck command ---------------------------------------------------------------------------
+
+
+def run_healthcheck(binary: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            [str(binary), "healthcheck"], env=env, capture_output=True, text=True, timeout=15, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("`healthcheck` did not finish within 15s")
+
+
+def test_healthcheck_command_passes_against_running_service(service: Service) -> None:
+    """`<binary> healthcheck` with the service's HTTP_ADDR exits 0."""
+    proc = run_healthcheck(service.binary, service.env)
+    assert proc.returncode == 0, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_healthcheck_command_fails_when_nothing_listens(service_binary: Path) -> None:
+    """`<binary> healthcheck` with HTTP_ADDR on a port nothing listens on exits non-zero."""
+    env = clean_env(HTTP_ADDR=f"127.0.0.1:{free_port()}", ADMIN_ADDR=f"127.0.0.1:{free_port()}")
+    proc = run_healthcheck(service_binary, env)
+    assert proc.returncode != 0, f"healthcheck passed with nothing listening\n{proc.stdout}\n{proc.stderr}"
+
+
+# -- 12, 13: graceful shutdown -------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_graceful_shutdown_drains_then_finishes_in_flight_request(launch: Launcher) -> None:
+    """On SIGTERM readiness fails at once, a request in flight still completes, and the process exits 0."""
+    drain_delay, shutdown_timeout, margin = 1.0, 10.0, 5.0
+    svc = launch(SHUTDOWN_DRAIN_DELAY="1s", SHUTDOWN_TIMEOUT="10s")
+    rid = new_request_id("inflight")
+    body = json.dumps({"title": "in flight", "body": "sent in two parts"}).encode()
+    first, rest = body[: len(body) // 2], body[len(body) // 2 :]
+    head = (
+        f"POST /v1/notes HTTP/1.1\r\nHost: 127.0.0.1:{svc.http_port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nX-Request-ID: {rid}\r\n\r\n"
+    ).encode()
+
+    with socket.create_connection(("127.0.0.1", svc.http_port), timeout=30) as sock:
+        sock.sendall(head + first)
+        poll(
+            lambda: True if svc.metrics().value("http_requests_in_flight") >= 1 else None,
+            timeout=5,
+            what="the half-sent request to be in flight (http_requests_in_flight >= 1)",
+        )
+        svc.terminate()
+        sigterm_at = time.monotonic()
+
+        not_ready_at = wait_until_readiness_fails(svc, timeout=drain_delay + margin)
+        readable, _, _ = select.select([sock], [], [], 0)
+        assert not readable, (
+            "the in-flight request was answered or cut before its body was complete, "
+            f"{not_ready_at - sigterm_at:.3f}s after SIGTERM when readiness had just turned 503"
+        )
+
+        sock.sendall(rest)
+        resp = http.client.HTTPResponse(sock, method="POST")
+        resp.begin()
+        data = resp.read()
+
+    assert resp.status == 201, f"the in-flight request got {resp.status}: {data!r}"
+    note = json.loads(data)
+    assert note.get("title") == "in flight", note
+
+    budget = drain_delay + shutdown_timeout + margin
+    code = svc.wait_exit(timeout=max(0.1, sigterm_at + budget - time.monotonic()))
+    assert code == 0, f"exit code {code} after a graceful shutdown\n{svc.output()}"
+
+    access = svc.access_records(rid)
+    assert [r["status"] for r in access] == [201], f"access log of the in-flight request: {access}"
+    records = svc.records()
+    assert any("shutdown" in str(r.get("msg", "")).lower() for r in records), svc.output()
+    assert "shutdown" in str(records[-1].get("msg", "")).lower(), (
+        f"the last log record must report the shutdown's completion: {records[-1]}"
+    )
+
+
+def test_shutdown_without_traffic_is_quick(launch: Launcher) -> None:
+    """SIGTERM on an idle service exits 0 within the drain delay plus a few seconds, logging it."""
+    svc = launch(SHUTDOWN_DRAIN_DELAY="300ms")
+    svc.terminate()
+    start = time.monotonic()
+    code = svc.wait_exit(timeout=0.3 + 5)
+    elapsed = time.monotonic() - start
+    assert code == 0, f"exit code {code} after SIGTERM\n{svc.output()}"
+    assert elapsed >= 0.3 - 0.05, f"exited after {elapsed:.3f}s, before the 300ms drain delay ended"
+    records = svc.records()
+    assert records, "the service logged nothing"
+    assert "shutdown" in str(records[-1].get("msg", "")).lower(), (
+        f"the last log record must report the shutdown's completion\n{svc.output()}"
+    )

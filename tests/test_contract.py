@@ -122,6 +122,22 @@ def wait_until_readiness_fails(svc: Service, timeout: float) -> float:
     pytest.fail(f"/readyz did not turn 503 within {timeout}s of SIGTERM\n{svc.output()}")
 
 
+def wait_until_listener_closes(svc: Service, timeout: float) -> float:
+    """Poll GET /readyz on new connections, which must keep answering 503, until connections are refused.
+
+    Return when (time.monotonic()) the public listener was seen closed.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            resp = svc.get("/readyz", timeout=2.0)
+        except OSError:
+            return time.monotonic()
+        assert resp.status == 503, f"/readyz must keep failing until the listener closes: {resp.describe()}"
+        time.sleep(0.02)
+    pytest.fail(f"the public listener still accepted connections {timeout}s after SIGTERM\n{svc.output()}")
+
+
 # -- 1, 2: probes and version ------------------------------------------------------------------------------
 
 
@@ -547,9 +563,25 @@ def test_healthcheck_command_fails_when_nothing_listens(service_binary: Path) ->
 # -- 12, 13: graceful shutdown -------------------------------------------------------------------------
 
 
+def test_readiness_fails_for_the_drain_delay_before_the_listener_closes(launch: Launcher) -> None:
+    """On SIGTERM /readyz turns 503 while new connections are still accepted, for SHUTDOWN_DRAIN_DELAY."""
+    drain_delay, margin = 1.0, 5.0
+    svc = launch(SHUTDOWN_DRAIN_DELAY="1s", SHUTDOWN_TIMEOUT="10s")
+    svc.terminate()
+    sigterm_at = time.monotonic()
+    wait_until_readiness_fails(svc, timeout=drain_delay + margin)
+    closed_at = wait_until_listener_closes(svc, timeout=drain_delay + margin)
+    assert closed_at - sigterm_at >= drain_delay - 0.05, (
+        f"the listener closed {closed_at - sigterm_at:.3f}s after SIGTERM, before the 1s drain delay ended"
+    )
+    assert svc.wait_exit(timeout=max(0.1, sigterm_at + drain_delay + margin - time.monotonic())) == 0
+
+
 @pytest.mark.usefixtures("needs_example_api")
-def test_graceful_shutdown_drains_then_finishes_in_flight_request(launch: Launcher) -> None:
-    """On SIGTERM readiness fails at once, a request in flight still completes, and the process exits 0."""
+def test_graceful_shutdown_finishes_in_flight_request(launch: Launcher) -> None:
+    """On SIGTERM readiness fails, the listener closes after the drain delay, yet a request in flight
+    (its body half sent) still completes with 201, and the process exits 0 logging the shutdown.
+    """
     drain_delay, shutdown_timeout, margin = 1.0, 10.0, 5.0
     svc = launch(SHUTDOWN_DRAIN_DELAY="1s", SHUTDOWN_TIMEOUT="10s")
     rid = new_request_id("inflight")
@@ -571,16 +603,23 @@ def test_graceful_shutdown_drains_then_finishes_in_flight_request(launch: Launch
         sigterm_at = time.monotonic()
 
         not_ready_at = wait_until_readiness_fails(svc, timeout=drain_delay + margin)
-        readable, _, _ = select.select([sock], [], [], 0)
-        assert not readable, (
+        assert not select.select([sock], [], [], 0)[0], (
             "the in-flight request was answered or cut before its body was complete, "
-            f"{not_ready_at - sigterm_at:.3f}s after SIGTERM when readiness had just turned 503"
+            f"{not_ready_at - sigterm_at:.3f}s after SIGTERM, when readiness had just turned 503"
+        )
+        closed_at = wait_until_listener_closes(svc, timeout=drain_delay + margin)
+        assert not select.select([sock], [], [], 0)[0], (
+            "the in-flight request was answered or cut before its body was complete, "
+            f"{closed_at - sigterm_at:.3f}s after SIGTERM, when the listener had just closed"
         )
 
         sock.sendall(rest)
         resp = http.client.HTTPResponse(sock, method="POST")
-        resp.begin()
-        data = resp.read()
+        try:
+            resp.begin()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            pytest.fail(f"the in-flight request got no complete response: {exc!r}\n{svc.output()}")
 
     assert resp.status == 201, f"the in-flight request got {resp.status}: {data!r}"
     note = json.loads(data)

@@ -67,7 +67,7 @@ def choices(name: str) -> list[Choice]:
     q = questions()[name]
     context = defaults()
     result: list[Choice] = []
-    if q.get("type") == "bool":
+    if q.get("type") == "bool" and "choices" not in q:
         for value in (True, False):
             refusal = _render(q.get("validator", ""), {**context, name: value})
             result.append(Choice(name, value, refusal))

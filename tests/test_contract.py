@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+
 from conftest import answers_of
 from service import (
     Launcher,
@@ -32,9 +33,6 @@ from service import (
 )
 
 pytestmark = pytest.mark.slow
-
-SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy")
-
 
 # -- fixtures and helpers ------------------------------------------------------------------------------
 

@@ -15,7 +15,10 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-GOLANGCI_LINT = "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0"
+GO_TOOLS = (
+    "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0",
+    "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
+)
 
 
 def go_bin_dir() -> Path:
@@ -26,16 +29,17 @@ def go_bin_dir() -> Path:
     return Path(gopath.strip().split(os.pathsep)[0]) / "bin"
 
 
-def ensure_golangci_lint(session: nox.Session) -> None:
-    """Install golangci-lint v2 once per machine (building it takes minutes)."""
-    bin_dir = go_bin_dir()
-    exe = bin_dir / "golangci-lint"
+def ensure_go_tool(session: nox.Session, package: str) -> None:
+    """Install a Go tool at the pinned version once per machine (golangci-lint takes minutes)."""
+    name = package.split("@")[0].rsplit("/", 1)[-1]
+    version = package.split("@")[1].lstrip("v")
+    exe = go_bin_dir() / name
     if exe.exists():
-        version = subprocess.run([str(exe), "version"], capture_output=True, text=True, check=False).stdout
-        if "2.15.0" in version:
+        out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False)
+        if version in out.stdout + out.stderr:
             return
-    session.log("installing golangci-lint (once per machine; this takes a few minutes)")
-    session.run("go", "install", GOLANGCI_LINT, external=True)
+    session.log(f"installing {name} {version} (once per machine)")
+    session.run("go", "install", package, external=True)
 
 
 @nox.session(python="3.11")
@@ -53,6 +57,7 @@ def tests(session: nox.Session) -> None:
     if shutil.which("go") is None:
         session.error("Go is required: https://go.dev/dl/")
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
-    ensure_golangci_lint(session)
+    for package in GO_TOOLS:
+        ensure_go_tool(session, package)
     env = {"PATH": f"{go_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"}
     session.run("pytest", *session.posargs, env=env)

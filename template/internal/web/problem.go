@@ -4,7 +4,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 )
@@ -58,22 +57,4 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	WriteProblem(w, r, Problem{Status: http.StatusInternalServerError, Detail: "the server could not complete the request"})
-}
-
-// WriteJSON answers with v encoded as JSON.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	writeJSON(w, "application/json", status, v)
-}
-
-func writeJSON(w http.ResponseWriter, contentType string, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		// Only a programming error (an unsupported type) gets here.
-		http.Error(w, `{"title":"Internal Server Error","status":500}`, http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
 }

@@ -67,7 +67,8 @@ def go(project: Path, *args: str, timeout: float = 600, env: dict[str, str] | No
 
 @pytest.fixture(scope="session")
 def service_binary(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The variant's service, built as the Dockerfile builds it."""
+    """The variant's service, built static and with -trimpath like the image's (test_deploy runs the
+    Dockerfile's own build command)."""
     name = answers_of(project)["project_name"]
     out = tmp_path_factory.mktemp("bin") / name
     go(project, "build", "-trimpath", "-o", str(out), f"./cmd/{name}", env={"CGO_ENABLED": "0"})

@@ -15,6 +15,7 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON_SOURCES = ("tests", "migrations", "noxfile.py")
 GO_TOOLS = (
     "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0",
     "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
@@ -46,8 +47,8 @@ def ensure_go_tool(session: nox.Session, package: str) -> None:
 def lint(session: nox.Session) -> None:
     """The template's own Python is ruff-clean and ruff-formatted."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "tests", "noxfile.py")
+    session.run("ruff", "check", *PYTHON_SOURCES)
+    session.run("ruff", "format", "--check", *PYTHON_SOURCES)
 
 
 @nox.session(python="3.11")

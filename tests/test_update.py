@@ -1,0 +1,485 @@
+"""`copier update` never loses a user's work.
+
+As copier's own suite does it, each test builds temporary git repositories of the template
+tagged as versions, generates a project from an older version, commits it, makes the edits a
+team typically makes, updates, and checks that the edits survived, that the template's
+improvements arrived, that conflicts are marked, and that the project still builds and passes
+its tests. Versions come from two places: every release tag of this repository, and versions
+built here from the current template with known changes (the "aged" template).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from copier import run_copy, run_update
+from packaging.version import InvalidVersion, Version
+
+from conftest import answers_of, go
+from variants import TEMPLATE_ROOT, defaults, questions, refused_choices
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@copier-go-service.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@copier-go-service.invalid",
+}
+CONFLICT_START = "<<<<<<< before updating"
+CONFLICT_END = ">>>>>>> after updating"
+
+# The edits a team makes to a generated service, and the files they touch.
+USER_TEST_LINE = "\tgo test -count=1 -shuffle=on ./..."
+USER_ROUTE = '\tmux.Handle("GET /v1/hello", greet.HandleHello())\n'
+USER_DEPENDENCY = "github.com/google/uuid v1.6.0"
+# A changed default is changed where it is set, tested and documented.
+USER_DEFAULT_EDITS = {
+    "internal/config/config.go": ('r.float("RATE_LIMIT_RPS", 100, 0)', 'r.float("RATE_LIMIT_RPS", 250, 0)'),
+    "internal/config/config_test.go": ("RateLimitRPS:       100,", "RateLimitRPS:       250,"),
+    ".env.example": ("RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS=250\n"),
+}
+USER_EDITED = {"Makefile", "internal/server/routes.go", "go.mod", "go.sum", *USER_DEFAULT_EDITS}
+GREET_GO = """\
+// Package greet says hello.
+package greet
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+)
+
+// HandleHello answers with a greeting and a fresh greeting ID.
+func HandleHello() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("hello " + uuid.NewString() + "\\n"))
+	})
+}
+"""
+GREET_TEST_GO = """\
+package greet
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestHandleHello(t *testing.T) {
+	rec := httptest.NewRecorder()
+	HandleHello().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/hello", nil))
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Body.String(), "hello ") {
+		t.Fatalf("got %d %q", rec.Code, rec.Body.String())
+	}
+}
+"""
+USER_ADDED = {"internal/greet/greet.go": GREET_GO, "internal/greet/greet_test.go": GREET_TEST_GO}
+
+
+@dataclass(frozen=True)
+class Aging:
+    """A known change between the aged version and the current template: `new` (today's text
+    in `path`) was `old` in the aged version; `old=None` means the file did not exist yet."""
+
+    path: str
+    new: str
+    old: str | None
+
+
+AGING = (
+    # The same line the user edits: the update must mark a conflict.
+    Aging("template/Makefile.jinja", "\tgo test -race ./...\n", "\tgo test ./...\n"),
+    # Lines of a file the user edits elsewhere: must merge cleanly.
+    Aging(
+        "template/internal/config/config.go",
+        "// Load reads the configuration through getenv",
+        "// Load reads configuration through getenv",
+    ),
+    # A file the template added.
+    Aging("template/.dockerignore", "", None),
+    # A change to a file users may delete.
+    Aging("template/docker-compose.yml.jinja", "read_only: true", "read_only: false"),
+)
+
+# Answer combinations the update tests run with: the defaults and two others.
+UPDATE_CASES = {
+    "defaults": {},
+    "no-example,proprietary": {"example_api": False, "license": "proprietary"},
+    "renamed,apache": {
+        "project_name": "inventory-api",
+        "module_path": "example.com/shop/inventory-api",
+        "license": "Apache-2.0",
+    },
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **GIT_ENV}, check=False
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "--all")
+    if git(repo, "status", "--porcelain"):
+        git(repo, "commit", "--quiet", "--no-verify", "-m", message)
+
+
+def snapshot_into(dst: Path) -> None:
+    """Copy the template as it is in the working tree (committed or not, ignored files left out)."""
+    listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for rel in filter(None, listed.split("\0")):
+        src = TEMPLATE_ROOT / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+
+
+def new_template_repo(path: Path) -> Path:
+    path.mkdir(parents=True)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    snapshot_into(path)
+    return path
+
+
+def age(repo: Path, changes: tuple[Aging, ...]) -> None:
+    """Turn the template in `repo` into its aged version by undoing each known change."""
+    for change in changes:
+        file = repo / change.path
+        if change.old is None:
+            assert file.exists(), f"{change.path} is gone from the template: update AGING"
+            file.unlink()
+            continue
+        text = file.read_text()
+        assert text.count(change.new) == 1, f"{change.path} no longer has {change.new!r} once: update AGING"
+        file.write_text(text.replace(change.new, change.old))
+
+
+def tag(repo: Path, version: str) -> None:
+    commit_all(repo, f"version {version}")
+    git(repo, "tag", version)
+
+
+@pytest.fixture(scope="module")
+def aged_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template repository with two versions: 1.0.0, the aged template, and 2.0.0, today's."""
+    repo = new_template_repo(tmp_path_factory.mktemp("aged") / "template")
+    age(repo, AGING)
+    tag(repo, "1.0.0")
+    snapshot_into(repo)
+    tag(repo, "2.0.0")
+    return repo
+
+
+def release_tags() -> list[str]:
+    """This repository's release tags (PEP 440), oldest first. A clone without tags has none,
+    and the aged template stands in."""
+    out = subprocess.run(["git", "tag", "--list"], cwd=TEMPLATE_ROOT, capture_output=True, text=True)
+    tags = []
+    for name in out.stdout.split():
+        try:
+            tags.append((Version(name), name))
+        except InvalidVersion:
+            continue
+    return [name for _, name in sorted(tags)]
+
+
+def copy(template: Path, dst: Path, ref: str, answers: dict[str, Any]) -> Path:
+    run_copy(str(template), dst, data=answers, vcs_ref=ref, defaults=True, unsafe=True, quiet=True)
+    git(dst, "init", "--quiet", "--initial-branch=main")
+    commit_all(dst, f"generate from the template at {ref}")
+    return dst
+
+
+def update(project: Path, ref: str | None = None, conflict: str = "inline", **data: Any) -> None:
+    run_update(
+        project,
+        data=data,
+        vcs_ref=ref,
+        defaults=True,
+        overwrite=True,
+        conflict=conflict,
+        unsafe=True,
+        quiet=True,
+    )
+
+
+def module_of(project: Path) -> str:
+    return (project / "go.mod").read_text().splitlines()[0].removeprefix("module ")
+
+
+def replace_once(file: Path, old: str, new: str) -> None:
+    text = file.read_text()
+    assert text.count(old) == 1, f"{file} does not have {old!r} exactly once"
+    file.write_text(text.replace(old, new))
+
+
+def make_user_edits(project: Path) -> None:
+    """A new handler and route with a new dependency, a changed config default and an edited
+    Makefile target, committed."""
+    for rel, text in USER_ADDED.items():
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text(text)
+    module = module_of(project)
+    routes = project / "internal/server/routes.go"
+    buildinfo_import = f'\t"{module}/internal/buildinfo"\n'
+    replace_once(routes, buildinfo_import, f'{buildinfo_import}\t"{module}/internal/greet"\n')
+    version_route = '\tmux.Handle("GET /version", handleVersion(info))\n'
+    replace_once(routes, version_route, version_route + USER_ROUTE)
+    for rel, (old, new) in USER_DEFAULT_EDITS.items():
+        replace_once(project / rel, old, new)
+    makefile = project / "Makefile"
+    lines = makefile.read_text().split("\n")
+    recipe = lines.index(next(line for line in lines if line.startswith("test:"))) + 1
+    lines[recipe] = USER_TEST_LINE
+    makefile.write_text("\n".join(lines))
+    go(project, "get", "github.com/google/uuid@v1.6.0")
+    go(project, "mod", "tidy")
+    commit_all(project, "add a hello endpoint, raise the rate limit, shuffle tests")
+
+
+def assert_user_edits_survived(project: Path) -> None:
+    for rel, text in USER_ADDED.items():
+        assert (project / rel).read_text() == text, f"{rel} lost the user's content"
+    routes = (project / "internal/server/routes.go").read_text()
+    assert f'"{module_of(project)}/internal/greet"' in routes, routes
+    assert USER_ROUTE in routes, routes
+    for rel, (_, new) in USER_DEFAULT_EDITS.items():
+        assert new in (project / rel).read_text(), f"{rel} lost the changed default"
+    assert USER_TEST_LINE in (project / "Makefile").read_text()
+    assert USER_DEPENDENCY in (project / "go.mod").read_text()
+    assert "github.com/google/uuid v1.6.0 h1:" in (project / "go.sum").read_text()
+
+
+def project_files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
+def assert_matches_fresh_render(
+    project: Path, template: Path, ref: str, tmp: Path, conflicted: set[str]
+) -> None:
+    """Every file the user did not touch is exactly what the new version renders, and nothing the
+    new version no longer renders is left behind: the template's improvements all arrived."""
+    answers = {k: v for k, v in answers_of(project).items() if not k.startswith("_")}
+    fresh = tmp / "fresh"
+    run_copy(str(template), fresh, data=answers, vcs_ref=ref, defaults=True, unsafe=True, quiet=True)
+    untouched = project_files(fresh) - USER_EDITED - conflicted
+    differing = sorted(f for f in untouched if (project / f).read_bytes() != (fresh / f).read_bytes())
+    assert not differing, f"files that did not get the new version: {differing}"
+    expected_extra = set(USER_ADDED) | {f"{c}.rej" for c in conflicted}
+    leftovers = project_files(project) - project_files(fresh) - expected_extra
+    assert not leftovers, f"files the new version no longer renders were left behind: {sorted(leftovers)}"
+
+
+def conflicted_files(project: Path) -> set[str]:
+    return set(git(project, "diff", "--name-only", "--diff-filter=U").split())
+
+
+def files_with_markers(project: Path) -> set[str]:
+    """Files with a line that opens a conflict (the generated README quotes the marker mid-line)."""
+    found = set()
+    for f in project_files(project):
+        lines = (project / f).read_text(errors="replace").splitlines()
+        if any(line.startswith(CONFLICT_START) for line in lines):
+            found.add(f)
+    return found
+
+
+def assert_builds_and_passes(project: Path) -> None:
+    go(project, "build", "./...")
+    go(project, "vet", "./...")
+    go(project, "test", "-count=1", "./...")
+
+
+@pytest.mark.parametrize("answers", UPDATE_CASES.values(), ids=UPDATE_CASES.keys())
+def test_update_keeps_user_work_and_brings_improvements(
+    answers: dict[str, Any], aged_template: Path, tmp_path: Path
+) -> None:
+    project = copy(aged_template, tmp_path / "service", "1.0.0", answers)
+    make_user_edits(project)
+
+    update(project)
+
+    assert answers_of(project)["_commit"] == "2.0.0"
+    # Both sides of the line the user and the template changed are kept, between markers, and
+    # git lists the file as conflicted.
+    assert conflicted_files(project) == {"Makefile"}
+    assert files_with_markers(project) == {"Makefile"}
+    makefile = (project / "Makefile").read_text()
+    ours, theirs = makefile.split(CONFLICT_START, 1)[1].split(CONFLICT_END, 1)[0].split("=======")
+    assert USER_TEST_LINE in ours, makefile
+    assert "\tgo test -race ./..." in theirs, makefile
+    # The template's change to config.go merged with the user's.
+    config = (project / "internal/config/config.go").read_text()
+    assert "// Load reads the configuration through getenv" in config
+    assert_user_edits_survived(project)
+    assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted={"Makefile"})
+    assert_builds_and_passes(project)
+
+
+def test_conflicts_as_rej_files(aged_template: Path, tmp_path: Path) -> None:
+    project = copy(aged_template, tmp_path / "service", "1.0.0", {})
+    make_user_edits(project)
+
+    update(project, conflict="rej")
+
+    # The file takes the template's version; the user's change that did not apply waits in
+    # Makefile.rej, so nothing is dropped.
+    assert "\tgo test -race ./..." in (project / "Makefile").read_text()
+    rejected = (project / "Makefile.rej").read_text()
+    assert f"+{USER_TEST_LINE}" in rejected, rejected
+    assert not files_with_markers(project)
+    assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted={"Makefile"})
+
+
+@pytest.mark.parametrize("release", release_tags())
+def test_update_from_every_release(release: str, tmp_path: Path) -> None:
+    """From each release of this repository to the current template, with the user's edits."""
+    template = tmp_path / "template"
+    git(tmp_path, "clone", "--quiet", "--no-local", str(TEMPLATE_ROOT), str(template))
+    for rel in git(template, "ls-files", "-z").split("\0"):
+        if rel:
+            (template / rel).unlink()
+    snapshot_into(template)
+    commit_all(template, "the current template")
+    project = copy(template, tmp_path / "service", release, {})
+    make_user_edits(project)
+
+    update(project, ref="HEAD")
+
+    conflicted = conflicted_files(project)
+    assert files_with_markers(project) == conflicted, "conflict markers in files git does not list"
+    assert not {f for f in conflicted if f.endswith(".go")}, f"the user's Go edits conflict: {conflicted}"
+    assert_user_edits_survived(project)
+    assert_matches_fresh_render(project, template, "HEAD", tmp_path, conflicted)
+    assert_builds_and_passes(project)
+
+
+def test_user_deleted_optional_files_stay_deleted(aged_template: Path, tmp_path: Path) -> None:
+    project = copy(aged_template, tmp_path / "service", "1.0.0", {})
+    # A team that deploys without Compose and Kubernetes removes their files.
+    (project / "docker-compose.yml").unlink()
+    shutil.rmtree(project / "deploy")
+    commit_all(project, "we deploy with our own charts")
+
+    update(project)
+
+    # The template changed docker-compose.yml in between; it still is not brought back.
+    assert not (project / "docker-compose.yml").exists()
+    assert not (project / "deploy").exists()
+    assert (project / ".dockerignore").exists(), "the new file of 2.0.0 did not arrive"
+    assert not conflicted_files(project)
+
+
+def test_changing_an_answer_on_update(aged_template: Path, tmp_path: Path) -> None:
+    project = copy(aged_template, tmp_path / "service", "2.0.0", {})
+    assert (project / "internal/notes").is_dir()
+
+    update(project, example_api=False, license="Apache-2.0")
+
+    answers = answers_of(project)
+    assert answers["example_api"] is False
+    assert answers["license"] == "Apache-2.0"
+    assert not (project / "internal/notes").exists()
+    assert "notes" not in (project / "internal/server/routes.go").read_text()
+    assert "Apache License" in (project / "LICENSE").read_text()
+    assert not conflicted_files(project)
+    assert_builds_and_passes(project)
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [c for c in refused_choices() if c.question == "http_framework"],
+    ids=lambda c: f"{c.question}={c.value}",
+)
+def test_unavailable_answer_is_refused_on_update_and_changes_nothing(
+    choice: Any, aged_template: Path, tmp_path: Path
+) -> None:
+    project = copy(aged_template, tmp_path / "service", "2.0.0", {})
+    before = git(project, "rev-parse", "HEAD")
+
+    answer = f"{choice.question}={choice.value}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "copier", "update", "--defaults", "--data", answer],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "not yet available" in proc.stderr, proc.stderr
+    assert git(project, "status", "--porcelain") == "", "the refused update changed the project"
+    assert git(project, "rev-parse", "HEAD") == before
+    assert answers_of(project)[choice.question] == defaults()[choice.question]
+
+
+def test_renamed_question_is_migrated(tmp_path: Path) -> None:
+    """A version that renames a question carries a migration that rewrites the recorded answer,
+    so the user's non-default answer survives the rename."""
+    repo = new_template_repo(tmp_path / "template")
+    for file in [repo / "copier.yml", *(p for p in (repo / "template").rglob("*") if p.is_file())]:
+        text = file.read_text()
+        if "example_api" in text:
+            file.write_text(text.replace("example_api", "with_example"))
+    for folder in list((repo / "template").rglob("*example_api*")):
+        folder.rename(folder.with_name(folder.name.replace("example_api", "with_example")))
+    tag(repo, "1.0.0")
+    shutil.rmtree(repo / "template")
+    snapshot_into(repo)
+    config = yaml.safe_load((repo / "copier.yml").read_text())
+    assert "_migrations" not in config, "copier.yml has migrations now: extend this test to keep them"
+    with (repo / "copier.yml").open("a") as f:
+        f.write(MIGRATION_EXAMPLE)
+    tag(repo, "1.1.0")
+    project = copy(repo, tmp_path / "service", "1.0.0", {"with_example": False})
+    assert not (project / "internal/notes").exists()
+
+    update(project)
+
+    answers = answers_of(project)
+    assert answers["_commit"] == "1.1.0"
+    assert answers["example_api"] is False
+    assert "with_example" not in answers
+    assert not (project / "internal/notes").exists(), "the renamed answer fell back to its default"
+    assert not conflicted_files(project)
+    assert_builds_and_passes(project)
+
+
+# The form docs/template-design.md gives for a renamed question.
+MIGRATION_EXAMPLE = """
+_migrations:
+  - version: "1.1.0"
+    when: "{{ _stage == 'before' }}"
+    command:
+      - "{{ _copier_python }}"
+      - "{{ _copier_conf.src_path }}/migrations/migrate.py"
+      - "--answers-file={{ _copier_conf.answers_file }}"
+      - rename-answer
+      - with_example
+      - example_api
+"""
+
+
+def test_answers_file_is_complete_and_has_no_secrets(tmp_path: Path) -> None:
+    run_copy(str(TEMPLATE_ROOT), tmp_path / "p", vcs_ref="HEAD", defaults=True, quiet=True)
+    answers = answers_of(tmp_path / "p")
+    assert answers["_src_path"], answers
+    assert answers["_commit"], answers
+    for name, spec in questions().items():
+        if spec.get("secret"):
+            assert name not in answers, f"secret answer {name} written to the answers file"
+        elif name != "copyright_holder" or answers["license"] != "proprietary":
+            assert name in answers, f"{name} is missing from the answers file"

@@ -8,14 +8,24 @@ rewrites the recorded answer:
     rename-answer OLD NEW              the question OLD is now called NEW
     rename-choice QUESTION OLD NEW     the choice OLD of QUESTION is now called NEW
 
-The script needs only Python and PyYAML, which copier itself depends on; copier runs it with
-its own interpreter (`_copier_python`), from the project's directory.
+When a version stops generating a file, copier removes it from the project, even if the user
+had edited it. A version that deletes or moves a file carries a migration, run after the
+update, that keeps the user's edits:
+
+    keep-edited PATH [--moved-to NEW]  if the user had edited PATH, keep it (deleted) or merge
+                                       the edits into NEW (moved), with conflict markers where
+                                       both changed the same lines
+
+The script needs only Python, PyYAML and copier, which copier runs it with (`_copier_python`),
+from the project's directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +76,59 @@ def rename_choice(answers: dict[str, Any], question: str, old: str, new: str) ->
     return f"renamed the choice {old!r} of {question!r} to {new!r}"
 
 
+def committed(path: str) -> bytes | None:
+    """The project's committed version of path (the update has not been committed yet)."""
+    proc = subprocess.run(["git", "show", f"HEAD:{path}"], capture_output=True, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def render_old_version(template: str, version: str, answers_file: Path, dst: Path) -> None:
+    """Render the version the project was last updated to, with the answers it recorded."""
+    recorded = yaml.safe_load(committed(str(answers_file)) or b"{}") or {}
+    data = dst.parent / "answers.yml"
+    data.write_text(yaml.safe_dump({k: v for k, v in recorded.items() if not k.startswith("_")}))
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "copier", "copy", "--quiet", "--defaults", "--trust", "--skip-tasks"),
+            *("--vcs-ref", version, "--data-file", str(data), template, str(dst)),
+        ],
+        check=True,
+    )
+
+
+def keep_edited(path: str, moved_to: str | None, template: str, version: str, answers_file: Path) -> str:
+    users = committed(path)
+    if users is None or Path(path).exists():
+        return f"{path} is still in place; nothing to keep"
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp, "old")
+        render_old_version(template, version, answers_file, old)
+        base = old / path
+        if base.is_file() and base.read_bytes() == users:
+            return f"{path} was not edited; nothing to keep"
+        if moved_to is None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_bytes(users)
+            return f"the template no longer generates {path}; your edited version is kept"
+        if not base.is_file():
+            base.write_bytes(b"")
+        merged = Path(tmp, "merged")
+        merged.write_bytes(users)
+        proc = subprocess.run(
+            [
+                *("git", "merge-file", "-L", "before updating", "-L", "last update", "-L", "after updating"),
+                *(str(merged), str(base), moved_to),
+            ],
+            check=False,
+        )
+        if proc.returncode < 0 or proc.returncode > 127:
+            raise SystemExit(f"git merge-file failed on {path} and {moved_to}")
+        Path(moved_to).write_bytes(merged.read_bytes())
+    if proc.returncode:
+        return f"{path} moved to {moved_to}; resolve the conflict markers where your edits met the template's"
+    return f"{path} moved to {moved_to}; your edits were merged into it"
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="migrate.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--answers-file", type=Path, default=Path(".copier-answers.yml"))
@@ -77,6 +140,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     choice.add_argument("question")
     choice.add_argument("old")
     choice.add_argument("new")
+    keep = commands.add_parser("keep-edited", help="a file was deleted or moved (run after the update)")
+    keep.add_argument("path")
+    keep.add_argument("--moved-to")
+    keep.add_argument("--template", required=True, help="the template (_copier_conf.src_path)")
+    keep.add_argument("--from-version", required=True, help="the version updated from (_version_from)")
     return parser.parse_args(argv)
 
 
@@ -85,6 +153,10 @@ def main(argv: list[str]) -> int:
     path: Path = args.answers_file
     if not path.is_file():
         raise SystemExit(f"{path}: answers file not found; run the update from the project's directory")
+    if args.command == "keep-edited":
+        message = keep_edited(args.path, args.moved_to, args.template, args.from_version, path)
+        print(message, file=sys.stderr)
+        return 0
     header, answers = load(path)
     if args.command == "rename-answer":
         message = rename_answer(answers, args.old, args.new)

@@ -483,3 +483,62 @@ def test_answers_file_is_complete_and_has_no_secrets(tmp_path: Path) -> None:
             assert name not in answers, f"secret answer {name} written to the answers file"
         elif name != "copyright_holder" or answers["license"] != "proprietary":
             assert name in answers, f"{name} is missing from the answers file"
+
+
+OPERATIONS_V1 = "# Operations\n\nStart it.\n\nWatch it.\n\nStop it.\n\n## Scaling\n\nAdd replicas.\n"
+# Version 2.0.0 moves the page and rewrites its last line; users edit its first paragraph.
+SCALING_V2 = "Add replicas; the Deployment sets no replica count."
+OPERATIONS_V2 = OPERATIONS_V1.replace("Add replicas.", SCALING_V2)
+OPERATIONS_EDITED = OPERATIONS_V1.replace("Start it.", "Start it with `make run`.")
+ONCALL = "# On call\n\nPage the owner.\n"
+KEEP_EDITED_MIGRATIONS = """
+_migrations:
+{entries}"""
+KEEP_EDITED_ENTRY = """  - version: "2.0.0"
+    command:
+      - "{{{{ _copier_python }}}}"
+      - "{{{{ _copier_conf.src_path }}}}/migrations/migrate.py"
+      - "--answers-file={{{{ _copier_conf.answers_file }}}}"
+      - keep-edited
+      - {path}{moved}
+      - "--template={{{{ _copier_conf.src_path }}}}"
+      - "--from-version={{{{ _version_from }}}}"
+"""
+
+
+@pytest.mark.parametrize("edited", [True, False], ids=["edited", "untouched"])
+def test_moved_and_deleted_files_keep_user_edits(edited: bool, tmp_path: Path) -> None:
+    """Copier removes a file the new version no longer generates, edited or not; the version
+    that moves or deletes a file carries a `keep-edited` migration so the user's edits are kept."""
+    repo = new_template_repo(tmp_path / "template")
+    (repo / "template/docs").mkdir()
+    (repo / "template/docs/operations.md").write_text(OPERATIONS_V1)
+    (repo / "template/docs/oncall.md").write_text(ONCALL)
+    tag(repo, "1.0.0")
+    shutil.rmtree(repo / "template/docs")
+    (repo / "template/docs/runbooks").mkdir(parents=True)
+    (repo / "template/docs/runbooks/operations.md").write_text(OPERATIONS_V2)
+    moved_to = "\n      - --moved-to=docs/runbooks/operations.md"
+    entries = KEEP_EDITED_ENTRY.format(path="docs/operations.md", moved=moved_to)
+    entries += KEEP_EDITED_ENTRY.format(path="docs/oncall.md", moved="")
+    with (repo / "copier.yml").open("a") as f:
+        f.write(KEEP_EDITED_MIGRATIONS.format(entries=entries))
+    tag(repo, "2.0.0")
+    project = copy(repo, tmp_path / "service", "1.0.0", {})
+    if edited:
+        (project / "docs/operations.md").write_text(OPERATIONS_EDITED)
+        (project / "docs/oncall.md").write_text(ONCALL + "\nOr the team lead.\n")
+        commit_all(project, "our operations notes")
+
+    update(project)
+
+    moved = (project / "docs/runbooks/operations.md").read_text()
+    assert not (project / "docs/operations.md").exists()
+    if edited:
+        # The user's first-paragraph edit and the template's last-line change, merged.
+        assert moved == OPERATIONS_EDITED.replace("Add replicas.", SCALING_V2)
+        assert (project / "docs/oncall.md").read_text() == ONCALL + "\nOr the team lead.\n"
+    else:
+        assert moved == OPERATIONS_V2
+        assert not (project / "docs/oncall.md").exists()
+    assert not files_with_markers(project)

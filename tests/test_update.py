@@ -542,3 +542,31 @@ def test_moved_and_deleted_files_keep_user_edits(edited: bool, tmp_path: Path) -
         assert moved == OPERATIONS_V2
         assert not (project / "docs/oncall.md").exists()
     assert not files_with_markers(project)
+
+
+def test_quick_start_project_can_be_updated(tmp_path: Path) -> None:
+    """The README's generate command records a template path that `copier update`, run in the
+    project, can find again (a relative path would point into the project itself)."""
+    readme = (TEMPLATE_ROOT / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if " copier copy " in line)
+    copy_command = command.split("&& ", 1)[1].replace("python3 ", f"{sys.executable} ", 1)
+    repo = new_template_repo(tmp_path / "template")
+    commit_all(repo, "the current template")
+    subprocess.run(copy_command, shell=True, cwd=repo, check=True, stdin=subprocess.DEVNULL)
+    project = tmp_path / "my-service"
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, "generated")
+    (repo / "template/SECURITY.md").write_text("Report vulnerabilities privately.\n")
+    commit_all(repo, "a security policy")
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "copier", "update", "--defaults"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "SECURITY.md").read_text() == "Report vulnerabilities privately.\n"

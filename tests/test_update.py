@@ -297,6 +297,7 @@ def files_with_markers(project: Path) -> set[str]:
 
 
 def assert_builds_and_passes(project: Path) -> None:
+    go(project, "mod", "tidy", "-diff")
     go(project, "build", "./...")
     go(project, "vet", "./...")
     go(project, "test", "-count=1", "./...")
@@ -343,8 +344,9 @@ def test_conflicts_as_rej_files(aged_template: Path, tmp_path: Path) -> None:
     assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted={"Makefile"})
 
 
+@pytest.mark.parametrize("answers", UPDATE_CASES.values(), ids=UPDATE_CASES.keys())
 @pytest.mark.parametrize("release", release_tags())
-def test_update_from_every_release(release: str, tmp_path: Path) -> None:
+def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_path: Path) -> None:
     """From each release of this repository to the current template, with the user's edits."""
     template = tmp_path / "template"
     git(tmp_path, "clone", "--quiet", "--no-local", str(TEMPLATE_ROOT), str(template))
@@ -353,7 +355,7 @@ def test_update_from_every_release(release: str, tmp_path: Path) -> None:
             (template / rel).unlink()
     snapshot_into(template)
     commit_all(template, "the current template")
-    project = copy(template, tmp_path / "service", release, {})
+    project = copy(template, tmp_path / "service", release, answers)
     make_user_edits(project)
 
     update(project, ref="HEAD")

@@ -1,5 +1,6 @@
-"""Task runner. `nox` (no arguments) runs what CI runs: the lint of the template's
-Python and the whole test suite."""
+"""Task runner. `nox` (no arguments) runs the lint of the template's Python and the
+whole test suite; `nox -s bench` measures the generated service (CI runs it with
+`-- --quick`)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def ensure_go_tool(session: nox.Session, package: str) -> None:
 def lint(session: nox.Session) -> None:
     """The template's own Python is ruff-clean and ruff-formatted."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "tests", "noxfile.py")
+    session.run("ruff", "check", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "tests", "bench", "noxfile.py")
 
 
 @nox.session(python="3.11")
@@ -61,3 +62,16 @@ def tests(session: nox.Session) -> None:
         ensure_go_tool(session, package)
     env = {"PATH": f"{go_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"}
     session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Benchmark the default and each framework and logger variant against bare net/http and write
+    docs/performance.md and docs/performance.svg; `-- --quick` runs briefly and writes to a temporary
+    directory (see bench/__main__.py). Not a default session: it measures, it does not test."""
+    tools = {"go": "https://go.dev/dl/", "wrk": "apt-get install wrk", "taskset": "util-linux"}
+    for tool, hint in tools.items():
+        if shutil.which(tool) is None:
+            session.error(f"{tool} is required: {hint}")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.run("python", "-m", "bench", *session.posargs)

@@ -1,0 +1,90 @@
+"""The generated project's own Go benchmarks, whatever they are: every Benchmark line is parsed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.project import run
+
+LINE = re.compile(r"^(Benchmark\S+?)(?:-(\d+))?\s+(\d+)\s+(.+)$")
+
+
+@dataclass(frozen=True)
+class GoBenchmark:
+    package: str
+    name: str  # without the Benchmark prefix and the -GOMAXPROCS suffix: "Serve/stack"
+    iterations: int
+    metrics: dict[str, float] = field(default_factory=dict)  # unit -> value: "ns/op", "B/op", "allocs/op"
+
+    @property
+    def key(self) -> str:
+        """The name lower-cased, for matching roles such as stack and bare."""
+        return self.name.lower()
+
+    def metric(self, unit: str) -> float | None:
+        return self.metrics.get(unit)
+
+
+def parse(output: str) -> list[GoBenchmark]:
+    results: list[GoBenchmark] = []
+    package = ""
+    for line in output.splitlines():
+        if line.startswith("pkg: "):
+            package = line.removeprefix("pkg: ").strip()
+            continue
+        m = LINE.match(line)
+        if not m:
+            continue
+        fields = m.group(4).split()
+        metrics: dict[str, float] = {}
+        for value, unit in zip(fields[::2], fields[1::2], strict=False):
+            try:
+                metrics[unit] = float(value)
+            except ValueError:
+                break
+        if "ns/op" in metrics:
+            name = m.group(1).removeprefix("Benchmark")
+            results.append(GoBenchmark(package, name, int(m.group(3)), metrics))
+    return results
+
+
+def run_benchmarks(project: Path, benchtime: str) -> tuple[list[GoBenchmark], str]:
+    """Every benchmark of the project, with allocations; a failing `go test` raises."""
+    args = ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", f"-benchtime={benchtime}", "./..."]
+    output = run(args, project)
+    return parse(output), output
+
+
+def _role(bench: GoBenchmark, role: str) -> str | None:
+    """The rest of the name when it ends with role ("Serve/stack" -> "serve/"), else None."""
+    return bench.key[: -len(role)] if bench.key.endswith(role) else None
+
+
+@dataclass(frozen=True)
+class StackCost:
+    stack: GoBenchmark
+    bare: GoBenchmark
+
+    def added(self, unit: str) -> float | None:
+        s, b = self.stack.metric(unit), self.bare.metric(unit)
+        return None if s is None or b is None else s - b
+
+
+def stack_cost(benchmarks: list[GoBenchmark]) -> StackCost | None:
+    """The middleware chain against the bare handler: benchmarks named ...stack and ...bare in the same
+    package with the same prefix (BenchmarkStack/BenchmarkBare, BenchmarkServe/stack|bare)."""
+    for stack in benchmarks:
+        prefix = _role(stack, "stack")
+        if prefix is None:
+            continue
+        for bare in benchmarks:
+            if bare.package == stack.package and _role(bare, "bare") == prefix:
+                return StackCost(stack, bare)
+    return None
+
+
+def access_log(benchmarks: list[GoBenchmark]) -> list[GoBenchmark]:
+    """Benchmarks of writing one access-log line (named AccessLog...)."""
+    return [b for b in benchmarks if "accesslog" in b.key.replace("_", "")]

@@ -34,7 +34,11 @@ class BenchError(RuntimeError):
 def _load_variants() -> ModuleType:
     # tests/variants.py reads copier.yml's choices; the benchmark uses the same reading, so a variant
     # whose validator is removed is benchmarked too.
-    spec = importlib.util.spec_from_file_location("variants", ROOT / "tests" / "variants.py")
+    path = ROOT / "tests" / "variants.py"
+    loaded = sys.modules.get("variants")
+    if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path:
+        return loaded  # already imported, by the tests
+    spec = importlib.util.spec_from_file_location("variants", path)
     if spec is None or spec.loader is None:
         raise BenchError("cannot load tests/variants.py")
     module = importlib.util.module_from_spec(spec)
@@ -229,20 +233,25 @@ func main() {
 """
 
 
-def build_bare(project: Path, work: Path, out_dir: Path) -> Path:
-    """Write the bare server into a module of its own and build it with the service's Dockerfile line,
-    the service's buildinfo stamps retargeted to the bare program's variables."""
+def bare_build_command(project: Path, out_dir: Path) -> str:
+    """The service's Dockerfile build line turned into the bare server's: the same flags, the buildinfo
+    stamps retargeted to the bare program's variables, its own package and output."""
     answers = answers_of(project)
     name, module = answers["project_name"], answers["module_path"]
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "go.mod").write_text(f"module bare\n\ngo {answers['go_version']}\n")
-    (work / "main.go").write_text(BARE_MAIN)
     command = dockerfile_build_command(project)
     command = command.replace(f"{module}/internal/buildinfo.", "main.")
     command = command.replace(f"./cmd/{name}", ".").replace(f"/out/{name}", f"{out_dir}/bare")
-    if module in command or "main.version=" not in command:
+    if module in command or "main.version=" not in command or f"{out_dir}/bare" not in command:
         raise BenchError(f"cannot turn the Dockerfile's build line into the bare server's: {command}")
-    run(["sh", "-c", command], work)
+    return command
+
+
+def build_bare(project: Path, work: Path, out_dir: Path) -> Path:
+    """Write the bare server into a module of its own and build it like the service."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "go.mod").write_text(f"module bare\n\ngo {answers_of(project)['go_version']}\n")
+    (work / "main.go").write_text(BARE_MAIN)
+    run(["sh", "-c", bare_build_command(project, out_dir)], work)
     return out_dir / "bare"
 
 

@@ -5,6 +5,7 @@ Only the text between the markers is generated; what the maintainers wrote aroun
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -330,6 +331,13 @@ def chart_svg(run: Run) -> str:
     ) -> None:
         parts.append(f'<text x="{x0}" y="20" font-size="14" font-weight="bold">{escape(title)}</text>')
         axis_bottom = top + len(rows) * (bar_h + gap)
+        for k in range(5):
+            tick = scale * k / 4
+            x = x0 + tick / scale * (width - 40)
+            parts.append(
+                f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_bottom}" stroke="#ddd"/>'
+                f'<text x="{x:.1f}" y="{axis_bottom + 16}" fill="#555" text-anchor="middle">{tick:g}</text>'
+            )
         for i, value in enumerate(values):
             y = top + i * (bar_h + gap)
             if value is None:
@@ -355,7 +363,8 @@ def chart_svg(run: Run) -> str:
     allocs = [None if r.stack_cost is None else r.stack_cost.added("allocs/op") for r in rows]
     panel(left, "Throughput, full stack / bare", ratios, 1.2, 0.85, "target 0.85")
     measured = [a for a in allocs if a is not None]
-    panel(left + width + 40, "Allocations added per request", allocs, max([16.0, *measured]), 8, "target 8")
+    scale = 4 * math.ceil(max([16.0, *measured]) / 4)
+    panel(left + width + 40, "Allocations added per request", allocs, scale, 8, "target 8")
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

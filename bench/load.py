@@ -102,22 +102,31 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def wrk(script: Path, port: int, path: str, connections: int, seconds: float) -> WrkResult:
-    """One wrk run on its own CPU; a run with errors or refused answers is not a measurement."""
-    proc = subprocess.run(
+def start_wrk(script: Path, port: int, path: str, connections: int, seconds: float) -> subprocess.Popen[str]:
+    """Start wrk on its own CPU; finish_wrk collects it."""
+    return subprocess.Popen(
         _wrk_args(script, port, path, connections, seconds),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=seconds + 60,
-        check=False,
     )
+
+
+def finish_wrk(proc: subprocess.Popen[str], seconds: float) -> WrkResult:
+    """Wait for wrk; a run with errors or refused answers is not a measurement."""
+    out, err = proc.communicate(timeout=seconds + 60)
     if proc.returncode != 0:
-        raise BenchError(f"wrk failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    result = parse_wrk(proc.stdout)
+        raise BenchError(f"wrk failed ({proc.returncode}):\n{out}\n{err}")
+    result = parse_wrk(out)
     errors = (result.connect_errors, result.read_errors, result.write_errors)
     if result.requests == 0 or any(errors) or result.status_errors or result.timeouts:
-        raise BenchError(f"the load run had errors or no requests:\n{proc.stdout}")
+        raise BenchError(f"the load run had errors or no requests:\n{out}")
     return result
+
+
+def wrk(script: Path, port: int, path: str, connections: int, seconds: float) -> WrkResult:
+    """One wrk run on its own CPU."""
+    return finish_wrk(start_wrk(script, port, path, connections, seconds), seconds)
 
 
 def write_script(directory: Path) -> Path:
@@ -177,12 +186,7 @@ def sigterm_under_load(
         exit_time.append(time.perf_counter())
         exited.set()
 
-    wrk_proc = subprocess.Popen(
-        _wrk_args(script, server.port, path, connections, seconds),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    wrk_proc = start_wrk(script, server.port, path, connections, seconds)
     started = time.perf_counter()
     threading.Thread(target=waiter, daemon=True).start()
     time.sleep(at)

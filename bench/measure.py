@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import gobench, load, project
+from bench import gobench, load, profile, project
 from bench.project import BenchError, Variant
 from bench.server import LOAD_ENV, Server, http_get, start_to_ready
 
@@ -46,14 +46,15 @@ class Settings:
     shutdown_connections: int
     shutdown_seconds: float
     shutdown_at: float
+    profile_seconds: int
 
     @classmethod
     def full(cls) -> Settings:
-        return cls(False, 10, 3, 3, 64, 25, "1s", 3, True, 256, 6, 2)
+        return cls(False, 10, 3, 3, 64, 25, "1s", 3, True, 256, 6, 2, 5)
 
     @classmethod
     def short(cls) -> Settings:
-        return cls(True, 2, 1, 1, 64, 5, "100ms", 1, False, 256, 3, 1)
+        return cls(True, 2, 1, 1, 64, 5, "100ms", 1, False, 256, 3, 1, 1)
 
 
 @dataclass
@@ -87,6 +88,7 @@ class VariantResult:
     bare_rss_idle_kib: int = 0
     bare_rss_peak_kib: int = 0
     shutdown: load.ShutdownResult | None = None
+    cpu_profile: profile.Profile | None = None
     copy_s: list[float] = field(default_factory=list)
     copy_to_tests_s: list[float] = field(default_factory=list)
 
@@ -146,7 +148,9 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", name)
 
 
-def measure_load(result: VariantResult, service: Path, bare: Path, work: Path, s: Settings) -> None:
+def measure_load(
+    result: VariantResult, service: Path, bare: Path, module: str, work: Path, s: Settings
+) -> None:
     script = load.write_script(work)
     logs = work / "logs"
     bare_srv = Server.start("bare", bare, logs, {}, cpu=load.SERVER_CPU)
@@ -170,6 +174,12 @@ def measure_load(result: VariantResult, service: Path, bare: Path, work: Path, s
                 log(f"  round {i + 1} {srv.name}: {runs[-1].rps:,.0f} req/s")
         result.bare_rss_peak_kib = bare_srv.rss_kib("VmHWM")
         result.rss_peak_kib = stack_srv.rss_kib("VmHWM")
+        # A CPU profile under the same load, after the measured runs: profiling slows the service.
+        running = load.start_wrk(script, stack_srv.port, ROUTE, s.connections, s.profile_seconds + 2)
+        time.sleep(0.5)
+        cpu = profile.capture(stack_srv.admin_port, s.profile_seconds, work / "cpu.pb.gz")
+        load.finish_wrk(running, s.profile_seconds + 2)
+        result.cpu_profile = profile.summarize(cpu, module)
     finally:
         bare_srv.stop()
         code = stack_srv.stop()
@@ -212,7 +222,7 @@ def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
     result.ready_s = start_to_ready(service, starts_dir, s.starts)
 
     log(f"{variant.id}: load, bare and stack alternately")
-    measure_load(result, service, bare, work, s)
+    measure_load(result, service, bare, answers["module_path"], work, s)
 
     log(f"{variant.id}: SIGTERM under load at {s.shutdown_connections} connections")
     srv = Server.start("shutdown", service, work / "logs", LOAD_ENV, cpu=load.SERVER_CPU)

@@ -111,6 +111,7 @@ def generated_section(run: Run, chart_name: str) -> str:
         "### Machine",
         "",
         *_table(["", ""], [[k, v] for k, v in run.machine.items()]),
+        *_busy_warning(run),
         "### Targets",
         "",
         "The targets are set for the default variant; every variant is checked against them.",
@@ -193,6 +194,22 @@ def generated_section(run: Run, chart_name: str) -> str:
     else:
         out += ["The generated projects have no benchmarks: none.", ""]
 
+    out += ["### Where the stack's CPU time goes", ""]
+    for r in run.results:
+        if r.cpu_profile is None:
+            continue
+        out += [
+            f"{r.variant.id}: a {s.profile_seconds} s CPU profile from the service's own "
+            "/debug/pprof/profile under the same load, after the measured runs. The service used "
+            f"{r.cpu_profile.cpu_percent:.0f}% of its CPU; well under 100% means it was not the only "
+            "thing running there. The project's functions by cumulative share "
+            "of the samples (a middleware's share includes everything it wraps; the response is "
+            "flushed by net/http after the handlers return, outside them):",
+            "",
+            *_table(
+                ["Function", "cumulative"], [[f"`{n}`", f"{c:.1f}%"] for n, c in r.cpu_profile.functions]
+            ),
+        ]
     out += ["### Start-up, size and memory", ""]
     rows = []
     for r in run.results:
@@ -287,6 +304,21 @@ def generated_section(run: Run, chart_name: str) -> str:
         END,
     ]
     return "\n".join(out)
+
+
+# A 1-minute load average above this before the run means other work shared the CPUs.
+BUSY_LOAD = 0.5
+
+
+def _busy_warning(run: Run) -> list[str]:
+    before = run.machine.get("Load average before", "")
+    if before and float(before.split()[0]) > BUSY_LOAD:
+        return [
+            f"**The machine was busy** (1-minute load average {before.split()[0]} before the run): "
+            "other work shared the CPUs, so these numbers are noisy. Regenerate on an idle machine.",
+            "",
+        ]
+    return []
 
 
 def _num(value: float | None) -> str:

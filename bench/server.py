@@ -92,6 +92,7 @@ class Server:
     name: str
     proc: subprocess.Popen[bytes]
     port: int
+    admin_port: int
     log: Path
     _files: tuple[IO[bytes], IO[bytes]]
 
@@ -106,7 +107,8 @@ class Server:
         stderr = (log_dir / f"{name}.err").open("wb")
         args = [str(binary)] if cpu is None else ["taskset", "-c", str(cpu), str(binary)]
         proc = subprocess.Popen(args, env=full_env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
-        return cls(name, proc, port, log_dir / f"{name}.log", (stdout, stderr))
+        admin = int(full_env["ADMIN_ADDR"].rsplit(":", 1)[1])
+        return cls(name, proc, port, admin, log_dir / f"{name}.log", (stdout, stderr))
 
     def wait_ready(self, path: str, timeout: float = READY_TIMEOUT) -> float:
         """Poll GET path until it answers 200; return the seconds it took from now."""

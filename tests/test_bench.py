@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench import gobench, load, project, report
+from bench import gobench, load, profile, project, report
 from bench.measure import LoadResult, Run, Settings, VariantResult
 from bench.project import BenchError, Variant
 from conftest import Render
@@ -112,6 +112,29 @@ def test_access_records_of_the_route_are_counted(tmp_path: Path) -> None:
     assert load.count_access_records(log, "/version") == 2
 
 
+PPROF_TOP = """\
+File: my-service
+Type: cpu
+Duration: 4s, Total samples = 2.34s (58.49%)
+      flat  flat%   sum%        cum   cum%
+         0     0%     0%      2.16s 92.31%  net/http.(*conn).serve
+         0     0% 40.17%      0.80s 34.19%  github.com/acme/x/internal/server.NewServer.SecurityHeaders.func9
+     0.01s  0.43% 40.60%      0.48s 20.51%  github.com/acme/x/internal/web.Observe.func2.1.1
+     0.01s  0.43% 41.03%      0.36s 15.38%  log/slog.(*JSONHandler).Handle
+"""
+
+
+def test_profile_top_lists_the_projects_functions() -> None:
+    p = profile.parse_top(PPROF_TOP, "github.com/acme/x")
+    assert p.cpu_percent == 58.49
+    assert p.functions == [
+        ("server.NewServer.SecurityHeaders.func9", 34.19),
+        ("web.Observe.func2.1.1", 20.51),
+    ]
+    with pytest.raises(BenchError):
+        profile.parse_top(PPROF_TOP, "github.com/acme/other")
+
+
 def test_bench_variants_are_the_default_then_each_available_choice() -> None:
     found = project.bench_variants()
     base = defaults()
@@ -162,8 +185,14 @@ def _result(ratio: float, allocs: float | None) -> VariantResult:
     return r
 
 
-def _run(*results: VariantResult) -> Run:
-    return Run(Settings.short(), {"CPU": "test"}, list(results), 60.0)
+def _run(*results: VariantResult, load_average: str = "0.05 0.10 0.20") -> Run:
+    return Run(Settings.short(), {"CPU": "test", "Load average before": load_average}, list(results), 60.0)
+
+
+def test_report_warns_when_the_machine_was_busy() -> None:
+    assert "busy" not in report.generated_section(_run(_result(0.9, 6)), "performance.svg")
+    busy = report.generated_section(_run(_result(0.9, 6), load_average="2.10 1.00 0.50"), "performance.svg")
+    assert "**The machine was busy** (1-minute load average 2.10" in busy
 
 
 def test_report_marks_missed_targets_and_unmeasured_ones() -> None:

@@ -50,7 +50,7 @@ class Settings:
 
     @classmethod
     def full(cls) -> Settings:
-        return cls(False, 10, 3, 3, 64, 25, "1s", 3, True, 256, 6, 2, 5)
+        return cls(False, 8, 3, 5, 64, 25, "1s", 3, True, 256, 6, 2, 5)
 
     @classmethod
     def short(cls) -> Settings:
@@ -118,6 +118,16 @@ def _first_line(args: list[str]) -> str:
     return lines[0] if lines else "unknown"
 
 
+def template_version() -> str:
+    """The checkout's commit, and whether copier also rendered uncommitted changes (untracked files
+    included, as copier takes them)."""
+    describe = _first_line(["git", "-C", str(project.ROOT), "describe", "--always"])
+    status = subprocess.run(
+        ["git", "-C", str(project.ROOT), "status", "--porcelain"], capture_output=True, text=True, check=True
+    )
+    return describe + (" with uncommitted changes" if status.stdout.strip() else "")
+
+
 def machine() -> dict[str, str]:
     """What the numbers were measured on."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -138,7 +148,7 @@ def machine() -> dict[str, str]:
         "wrk": load.wrk_version(),
         "Python": platform.python_version(),
         "copier": importlib.metadata.version("copier"),
-        "Template": _first_line(["git", "-C", str(project.ROOT), "describe", "--always", "--dirty"]),
+        "Template": template_version(),
         "Date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "Load average before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
     }

@@ -192,7 +192,7 @@ def generated_section(run: Run, chart_name: str) -> str:
     if bench_rows:
         out += _table(["Variant", "Package", "Benchmark", "ns/op", "B/op", "allocs/op"], bench_rows)
     else:
-        out += ["The generated projects have no benchmarks: none.", ""]
+        out += ["Benchmarks in the generated projects: none.", ""]
 
     out += ["### Where the stack's CPU time goes", ""]
     for r in run.results:

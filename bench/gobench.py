@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.project import run
+from bench.project import BenchError, run
 
 LINE = re.compile(r"^(Benchmark\S+?)(?:-(\d+))?\s+(\d+)\s+(.+)$")
+# Any result line of `go test -bench`, however its measurements are written.
+RESULT = re.compile(r"^Benchmark\S*\s+\d+\s+\S+ \S+/op")
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,20 @@ def parse(output: str) -> list[GoBenchmark]:
 
 
 def run_benchmarks(project: Path, benchtime: str) -> tuple[list[GoBenchmark], str]:
-    """Every benchmark of the project, with allocations; a failing `go test` raises."""
+    """Every benchmark of the project, with allocations; a failing `go test`, or a result line this
+    module cannot read, raises."""
     args = ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", f"-benchtime={benchtime}", "./..."]
     output = run(args, project)
-    return parse(output), output
+    return read_all(output), output
+
+
+def read_all(output: str) -> list[GoBenchmark]:
+    """parse, raising when a result line could not be read (no silent gaps)."""
+    found = parse(output)
+    results = [line for line in output.splitlines() if RESULT.match(line)]
+    if len(results) != len(found):
+        raise BenchError(f"{len(results)} benchmark results but {len(found)} read:\n{output}")
+    return found
 
 
 def _role(bench: GoBenchmark, role: str) -> str | None:

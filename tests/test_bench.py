@@ -46,6 +46,12 @@ def test_go_benchmark_lines_are_parsed() -> None:
     assert found[3].metric("allocs/op") is None
 
 
+def test_an_unreadable_benchmark_line_is_an_error() -> None:
+    assert len(gobench.read_all(GO_TEST_OUTPUT)) == 4
+    with pytest.raises(BenchError):
+        gobench.read_all(GO_TEST_OUTPUT + "BenchmarkOdd-2   100   n/a ns/op\n")
+
+
 def test_stack_cost_pairs_stack_and_bare_of_one_package() -> None:
     cost = gobench.stack_cost(gobench.parse(GO_TEST_OUTPUT))
     assert cost is not None

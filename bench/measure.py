@@ -50,11 +50,40 @@ class Settings:
 
     @classmethod
     def full(cls) -> Settings:
-        return cls(False, 8, 3, 5, 64, 25, "1s", 3, True, 256, 6, 2, 5)
+        return cls(
+            quick=False,
+            load_seconds=8,
+            warmup_seconds=3,
+            rounds=5,
+            connections=64,
+            starts=25,
+            benchtime="1s",
+            copies=3,
+            warm_copy=True,
+            shutdown_connections=256,
+            shutdown_seconds=6,
+            shutdown_at=2,
+            profile_seconds=5,
+        )
 
     @classmethod
     def short(cls) -> Settings:
-        return cls(True, 2, 1, 1, 64, 5, "100ms", 1, False, 256, 3, 1, 1)
+        """Every measurement once and briefly: the numbers only show that the harness works."""
+        return cls(
+            quick=True,
+            load_seconds=2,
+            warmup_seconds=1,
+            rounds=1,
+            connections=64,
+            starts=5,
+            benchtime="100ms",
+            copies=1,
+            warm_copy=False,
+            shutdown_connections=256,
+            shutdown_seconds=3,
+            shutdown_at=1,
+            profile_seconds=1,
+        )
 
 
 @dataclass
@@ -82,7 +111,7 @@ class VariantResult:
     image_bytes: dict[str, int] = field(default_factory=dict)
     benchmarks: list[gobench.GoBenchmark] = field(default_factory=list)
     ready_s: list[float] = field(default_factory=list)
-    load: LoadResult | None = None
+    throughput: LoadResult | None = None
     rss_idle_kib: int = 0
     rss_peak_kib: int = 0
     bare_rss_idle_kib: int = 0
@@ -132,8 +161,8 @@ def machine() -> dict[str, str]:
     """What the numbers were measured on."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
     models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    meminfo = Path("/proc/meminfo").read_text()
-    mem_kib = int(re.search(r"^MemTotal:\s+(\d+)", meminfo, re.M).group(1))  # type: ignore[union-attr]
+    mem = re.search(r"^MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text(), re.M)
+    mem_kib = int(mem.group(1)) if mem else 0
     os_name = "unknown"
     release = Path("/etc/os-release")
     if release.exists():
@@ -141,7 +170,7 @@ def machine() -> dict[str, str]:
         os_name = m.group(1) if m else os_name
     return {
         "CPU": f"{models[0] if models else platform.processor()} ({len(models) or os.cpu_count()} cores)",
-        "Memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "Memory": f"{mem_kib / 1024 / 1024:.1f} GiB" if mem_kib else "unknown",
         "Kernel": f"Linux {platform.release()} ({platform.machine()})",
         "OS": os_name,
         "Go": _first_line(["go", "version"]),
@@ -191,15 +220,17 @@ def measure_load(
         load.finish_wrk(running, s.profile_seconds + 2)
         result.cpu_profile = profile.summarize(cpu, module)
     finally:
-        bare_srv.stop()
-        code = stack_srv.stop()
+        try:
+            bare_srv.stop()
+        finally:
+            code = stack_srv.stop()
     if code != 0:
         raise BenchError(f"the service exited with {code} after the load:\n{stack_srv.errors()}")
     records = load.count_access_records(stack_srv.log, ROUTE)
     measured = sum(r.requests for r in stack_runs)
     if records < measured:
         raise BenchError(f"{measured} requests answered but only {records} access-log records written")
-    result.load = LoadResult(bare_runs, stack_runs, records)
+    result.throughput = LoadResult(bare_runs, stack_runs, records)
 
 
 def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:

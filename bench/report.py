@@ -29,7 +29,7 @@ class Target:
 
 
 def _ratio(r: VariantResult) -> tuple[str, bool] | None:
-    return None if r.load is None else (f"{r.load.ratio:.2f}x", r.load.ratio >= 0.85)
+    return None if r.throughput is None else (f"{r.throughput.ratio:.2f}x", r.throughput.ratio >= 0.85)
 
 
 def _allocs(r: VariantResult) -> tuple[str, bool] | None:
@@ -132,18 +132,18 @@ def generated_section(run: Run, chart_name: str) -> str:
     ]
     rows = []
     for r in run.results:
-        if r.load is None:
+        if r.throughput is None:
             continue
-        m = r.load.median
+        m = r.throughput.median
         rows.append(
             [
                 r.variant.id,
-                f"{m(r.load.bare, 'rps'):,.0f}",
-                f"{m(r.load.stack, 'rps'):,.0f}",
-                f"{r.load.ratio:.2f}x",
-                f"{m(r.load.bare, 'p50_ms'):.2f} / {m(r.load.bare, 'p99_ms'):.2f}",
-                f"{m(r.load.stack, 'p50_ms'):.2f} / {m(r.load.stack, 'p99_ms'):.2f}",
-                f"{r.load.access_records:,}",
+                f"{m(r.throughput.bare, 'rps'):,.0f}",
+                f"{m(r.throughput.stack, 'rps'):,.0f}",
+                f"{r.throughput.ratio:.2f}x",
+                f"{m(r.throughput.bare, 'p50_ms'):.2f} / {m(r.throughput.bare, 'p99_ms'):.2f}",
+                f"{m(r.throughput.stack, 'p50_ms'):.2f} / {m(r.throughput.stack, 'p99_ms'):.2f}",
+                f"{r.throughput.access_records:,}",
             ]
         )
     out += _table(
@@ -391,7 +391,7 @@ def chart_svg(run: Run) -> str:
     for i, r in enumerate(rows):
         y = top + i * (bar_h + gap)
         parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(r.variant.id)}</text>')
-    ratios = [None if r.load is None else r.load.ratio for r in rows]
+    ratios = [None if r.throughput is None else r.throughput.ratio for r in rows]
     allocs = [None if r.stack_cost is None else r.stack_cost.added("allocs/op") for r in rows]
     panel(left, "Throughput, full stack / bare", ratios, 1.2, 0.85, "target 0.85")
     measured = [a for a in allocs if a is not None]

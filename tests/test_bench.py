@@ -174,7 +174,7 @@ def _result(ratio: float, allocs: float | None) -> VariantResult:
     wrk = load.WrkResult(10000, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)
     stack = load.WrkResult(round(10000 * ratio), 1.0, 0, 0, 0, 0, 0, 1.5, 3.0)
     r = VariantResult(Variant({k: v for k, v in defaults().items() if k in SHAPE_QUESTIONS}))
-    r.load = LoadResult([wrk], [stack], stack.requests)
+    r.throughput = LoadResult([wrk], [stack], stack.requests)
     r.binary_bytes = 9 * report.MIB
     r.bare_binary_bytes = 5 * report.MIB
     r.image_bytes = {"distroless": 11 * report.MIB}

@@ -82,7 +82,7 @@ class Settings:
             shutdown_connections=256,
             shutdown_seconds=3,
             shutdown_at=1,
-            profile_seconds=1,
+            profile_seconds=2,
         )
 
 

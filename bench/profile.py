@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bench.project import BenchError
 
-# "Duration: 4s, Total samples = 2.34s (58.49%)"
-TOTAL = re.compile(r"Total samples = \S+ \(([\d.]+)%\)")
+# "Duration: 4s, Total samples = 2.34s (58.49%)", or "= 10ms ( 0.68%)"
+TOTAL = re.compile(r"Total samples = \S+ \(\s*([\d.]+)%\)")
 # "     0.01s  0.43% 40.60%      0.48s 20.51%  github.com/acme/x/internal/server.NewServer.func1"
 ROW = re.compile(r"^\s*\S+\s+[\d.]+%\s+[\d.]+%\s+\S+\s+([\d.]+)%\s+(.+?)\s*$")
 

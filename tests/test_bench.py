@@ -139,6 +139,8 @@ def test_profile_top_lists_the_projects_functions() -> None:
     ]
     with pytest.raises(BenchError):
         profile.parse_top(PPROF_TOP, "github.com/acme/other")
+    light = PPROF_TOP.replace("Total samples = 2.34s (58.49%)", "Total samples = 10ms ( 0.68%)")
+    assert profile.parse_top(light, "github.com/acme/x").cpu_percent == 0.68
 
 
 def test_bench_variants_are_the_default_then_each_available_choice() -> None:

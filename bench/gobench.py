@@ -69,9 +69,11 @@ def read_all(output: str) -> list[GoBenchmark]:
     return found
 
 
-def _role(bench: GoBenchmark, role: str) -> str | None:
-    """The rest of the name when it ends with role ("Serve/stack" -> "serve/"), else None."""
-    return bench.key[: -len(role)] if bench.key.endswith(role) else None
+def _pattern(bench: GoBenchmark, role: str) -> str | None:
+    """The name with its last mention of role blanked ("Serve/stack" -> "serve/*"), or None."""
+    key = bench.key
+    at = key.rfind(role)
+    return None if at < 0 else key[:at] + "*" + key[at + len(role) :]
 
 
 @dataclass(frozen=True)
@@ -85,14 +87,15 @@ class StackCost:
 
 
 def stack_cost(benchmarks: list[GoBenchmark]) -> StackCost | None:
-    """The middleware chain against the bare handler: benchmarks named ...stack and ...bare in the same
-    package with the same prefix (BenchmarkStack/BenchmarkBare, BenchmarkServe/stack|bare)."""
+    """The middleware chain against the bare handler: two benchmarks of one package whose names differ
+    only by "stack" and "bare" (BenchmarkStack/BenchmarkBare, BenchmarkServe/stack|bare,
+    BenchmarkStackHandler/BenchmarkBareHandler)."""
     for stack in benchmarks:
-        prefix = _role(stack, "stack")
-        if prefix is None:
+        pattern = _pattern(stack, "stack")
+        if pattern is None:
             continue
         for bare in benchmarks:
-            if bare.package == stack.package and _role(bare, "bare") == prefix:
+            if bare.package == stack.package and _pattern(bare, "bare") == pattern:
                 return StackCost(stack, bare)
     return None
 

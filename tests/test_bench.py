@@ -68,6 +68,15 @@ def test_stack_cost_with_top_level_names() -> None:
     assert cost.added("allocs/op") == 5
 
 
+def test_stack_cost_with_the_role_inside_the_name() -> None:
+    output = "pkg: x/server\nBenchmarkBareHandler-2 10 100 ns/op 8 B/op 1 allocs/op\n"
+    output += "BenchmarkStackHandler-2 10 400 ns/op 80 B/op 4 allocs/op\n"
+    output += "BenchmarkStackOther-2 10 400 ns/op 80 B/op 9 allocs/op\n"
+    cost = gobench.stack_cost(gobench.parse(output))
+    assert cost is not None
+    assert (cost.stack.name, cost.bare.name) == ("StackHandler", "BareHandler")
+
+
 def test_no_stack_cost_without_both_halves() -> None:
     only_stack = "pkg: x/server\nBenchmarkStack-2 10 400 ns/op 80 B/op 6 allocs/op\n"
     assert gobench.stack_cost(gobench.parse(only_stack)) is None

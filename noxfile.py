@@ -1,5 +1,6 @@
-"""Task runner. `nox` (no arguments) runs what CI runs: the lint of the template's
-Python and the whole test suite."""
+"""Task runner. `nox` (no arguments) runs the lint of the template's Python and the
+whole test suite; `nox -s bench` measures the generated service (CI runs it with
+`-- --quick`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-PYTHON_SOURCES = ("tests", "migrations", "noxfile.py")
+PYTHON_SOURCES = ("tests", "migrations", "bench", "noxfile.py")
 GO_TOOLS = (
     "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0",
     "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
@@ -62,3 +63,16 @@ def tests(session: nox.Session) -> None:
         ensure_go_tool(session, package)
     env = {"PATH": f"{go_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"}
     session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Benchmark the default and each framework and logger variant against bare net/http and write
+    docs/performance.md and docs/performance.svg; `-- --quick` runs briefly and writes to a temporary
+    directory (see bench/__main__.py). Not a default session: it measures, it does not test."""
+    tools = {"go": "https://go.dev/dl/", "wrk": "apt-get install wrk", "taskset": "util-linux"}
+    for tool, hint in tools.items():
+        if shutil.which(tool) is None:
+            session.error(f"{tool} is required: {hint}")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.run("python", "-m", "bench", *session.posargs)

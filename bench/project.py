@@ -1,0 +1,268 @@
+"""Rendering, building and testing the generated projects, and the bare net/http baseline."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The questions whose available choices the benchmark compares: each is measured once with every other
+# answer at its default.
+COMPARED_QUESTIONS = ("http_framework", "logger")
+
+# Build stamps passed to the Dockerfile's ARGs, identical for the service and the bare baseline so that
+# both answer GET /version with the same bytes.
+BUILD_ARGS = {"VERSION": "0.0.0-bench", "COMMIT": "bench", "DATE": "2026-01-01T00:00:00Z"}
+
+
+class BenchError(RuntimeError):
+    """A measurement could not be made."""
+
+
+def _load_variants() -> ModuleType:
+    # tests/variants.py reads copier.yml's choices; the benchmark uses the same reading, so a variant
+    # whose validator is removed is benchmarked too.
+    path = ROOT / "tests" / "variants.py"
+    loaded = sys.modules.get("variants")
+    if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path:
+        return loaded  # already imported, by the tests
+    spec = importlib.util.spec_from_file_location("variants", path)
+    if spec is None or spec.loader is None:
+        raise BenchError("cannot load tests/variants.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+VARIANTS = _load_variants()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One set of answers to benchmark."""
+
+    answers: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        ident: str = VARIANTS.variant_id(self.answers)
+        return ident
+
+    def data_args(self) -> list[str]:
+        """`--data` options giving every compared answer explicitly."""
+        args: list[str] = []
+        for name in COMPARED_QUESTIONS:
+            args += ["--data", f"{name}={self.answers[name]}"]
+        return args
+
+
+def bench_variants() -> list[Variant]:
+    """The default answers first, then each available choice of the compared questions alone."""
+    base = {name: VARIANTS.defaults()[name] for name in VARIANTS.SHAPE_QUESTIONS}
+    result = [Variant(base)]
+    for name in COMPARED_QUESTIONS:
+        for choice in VARIANTS.choices(name):
+            if choice.available and choice.value != base[name]:
+                result.append(Variant({**base, name: choice.value}))
+    return result
+
+
+def available_choices(question: str) -> list[Any]:
+    return [c.value for c in VARIANTS.choices(question) if c.available]
+
+
+def run(
+    args: list[str],
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 1200,
+) -> str:
+    """Run a command; raise BenchError with its output when it fails."""
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise BenchError(f"{shlex.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout + proc.stderr
+
+
+def render(variant: Variant, dest: Path) -> float:
+    """Render the checkout into dest with `copier copy --defaults`; return the wall time in seconds (the
+    command a user runs, Python's start-up included). With --vcs-ref HEAD copier takes HEAD plus any
+    uncommitted changes, so a change is benchmarked before it is committed."""
+    args = [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD"]
+    args += [*variant.data_args(), str(ROOT), str(dest)]
+    start = time.perf_counter()
+    run(args, ROOT)
+    return time.perf_counter() - start
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    """The answers copier recorded in the project."""
+    answers: dict[str, Any] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    logical: list[str] = []
+    pending = ""
+    for line in path.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    pairs: list[tuple[str, str]] = []
+    for text in logical:
+        kind, _, rest = text.strip().partition(" ")
+        pairs.append((kind.upper(), rest.strip()))
+    return pairs
+
+
+def dockerfile_build_command(project: Path) -> str:
+    """The Dockerfile's `go build` RUN line with its ARGs substituted for a native build, writing to
+    /out/ as in the image: the caller redirects that."""
+    steps = dockerfile_instructions(project / "Dockerfile")
+    args: dict[str, str] = {}
+    for kind, rest in steps:
+        if kind == "ARG" and "=" in rest:
+            name, value = rest.split("=", 1)
+            args[name] = value
+    # What `docker buildx` passes on a native build.
+    goenv = run(["go", "env", "GOOS", "GOARCH"], project).split()
+    args.update(TARGETOS=goenv[0], TARGETARCH=goenv[1], **BUILD_ARGS)
+    builds = [rest for kind, rest in steps if kind == "RUN" and "go build" in rest]
+    if len(builds) != 1:
+        raise BenchError(f"expected one `go build` RUN line in the Dockerfile, found {len(builds)}")
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1) not in args:
+            raise BenchError(f"the Dockerfile's build line uses ${{{match.group(1)}}}, which has no value")
+        return args[match.group(1)]
+
+    return re.sub(r"\$\{(\w+)\}", substitute, builds[0])
+
+
+def build_service(project: Path, out_dir: Path) -> tuple[Path, str]:
+    """Build the service with the Dockerfile's own command; return the binary and the command run."""
+    name = answers_of(project)["project_name"]
+    command = dockerfile_build_command(project)
+    if f"/out/{name}" not in command:
+        raise BenchError(f"the Dockerfile's build line does not write /out/{name}: {command}")
+    command = command.replace("/out/", f"{out_dir}/")
+    run(["sh", "-c", command], project)
+    return out_dir / name, command
+
+
+BARE_MAIN = """\
+// Command bare answers GET /version like the generated service, with nothing
+// but net/http: the baseline of the load benchmark. It is written and built by
+// the benchmark harness with the Dockerfile's flags.
+package main
+
+import (
+\t"encoding/json"
+\t"log"
+\t"net/http"
+\t"os"
+\t"runtime"
+\t"time"
+)
+
+// Set with -ldflags -X, as the service's buildinfo package is.
+var (
+\tversion string
+\tcommit  string
+\tdate    string
+)
+
+type info struct {
+\tVersion   string `json:"version"`
+\tCommit    string `json:"commit"`
+\tBuildDate string `json:"build_date"`
+\tGoVersion string `json:"go_version"`
+}
+
+func main() {
+\tv := info{Version: version, Commit: commit, BuildDate: date, GoVersion: runtime.Version()}
+\tmux := http.NewServeMux()
+\tmux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+\t\tbody, err := json.Marshal(v)
+\t\tif err != nil {
+\t\t\thttp.Error(w, err.Error(), http.StatusInternalServerError)
+\t\t\treturn
+\t\t}
+\t\tw.Header().Set("Content-Type", "application/json")
+\t\tw.WriteHeader(http.StatusOK)
+\t\t_, _ = w.Write(append(body, '\\n'))
+\t})
+\t// The service's default timeouts: the comparison is about the middleware.
+\tsrv := &http.Server{
+\t\tAddr:              os.Getenv("HTTP_ADDR"),
+\t\tHandler:           mux,
+\t\tReadHeaderTimeout: 5 * time.Second,
+\t\tReadTimeout:       15 * time.Second,
+\t\tWriteTimeout:      15 * time.Second,
+\t\tIdleTimeout:       60 * time.Second,
+\t}
+\tlog.Fatal(srv.ListenAndServe())
+}
+"""
+
+
+def bare_build_command(project: Path, out_dir: Path) -> str:
+    """The service's Dockerfile build line turned into the bare server's: the same flags, the buildinfo
+    stamps retargeted to the bare program's variables, its own package and output."""
+    answers = answers_of(project)
+    name, module = answers["project_name"], answers["module_path"]
+    command = dockerfile_build_command(project)
+    command = command.replace(f"{module}/internal/buildinfo.", "main.")
+    command = command.replace(f"./cmd/{name}", ".").replace(f"/out/{name}", f"{out_dir}/bare")
+    if module in command or "main.version=" not in command or f"{out_dir}/bare" not in command:
+        raise BenchError(f"cannot turn the Dockerfile's build line into the bare server's: {command}")
+    return command
+
+
+def build_bare(project: Path, work: Path, out_dir: Path) -> Path:
+    """Write the bare server into a module of its own and build it like the service."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "go.mod").write_text(f"module bare\n\ngo {answers_of(project)['go_version']}\n")
+    (work / "main.go").write_text(BARE_MAIN)
+    run(["sh", "-c", bare_build_command(project, out_dir)], work)
+    return out_dir / "bare"
+
+
+def go_test_command() -> list[str]:
+    """The generated Makefile's `make test` (go test -race), with the test cache off so tests run."""
+    return ["go", "test", "-race", "-count=1", "./..."]
+
+
+def copy_to_passing_tests(variant: Variant, dest: Path) -> tuple[float, float]:
+    """`copier copy --defaults`, then the project's tests; return (copy seconds, total seconds)."""
+    start = time.perf_counter()
+    copy_seconds = render(variant, dest)
+    run(go_test_command(), dest)
+    return copy_seconds, time.perf_counter() - start

@@ -1,0 +1,249 @@
+"""The benchmark harness's own logic: parsing wrk's and go test's output, pairing benchmarks, the
+variants it measures, the build lines it derives and the report it writes. The measurements
+themselves run in `nox -s bench`."""
+
+from __future__ import annotations
+
+import shlex
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import gobench, load, profile, project, report
+from bench.measure import LoadResult, Run, Settings, VariantResult
+from bench.project import BenchError, Variant
+from conftest import Render
+from variants import SHAPE_QUESTIONS, choices, defaults
+
+GO_TEST_OUTPUT = """\
+goos: linux
+goarch: amd64
+pkg: github.com/acme/my-service/internal/server
+cpu: AMD EPYC
+BenchmarkServe/bare-2         	 1000000	      1052 ns/op	    1410 B/op	      14 allocs/op
+BenchmarkServe/stack-2        	  300000	      3981.5 ns/op	    2950 B/op	      21 allocs/op
+PASS
+ok  	github.com/acme/my-service/internal/server	3.1s
+pkg: github.com/acme/my-service/internal/web
+BenchmarkAccessLog            	 2000000	       612 ns/op	       0 B/op	       0 allocs/op
+BenchmarkNoMem-2              	 5000000	       210 ns/op
+PASS
+"""
+
+
+def test_go_benchmark_lines_are_parsed() -> None:
+    found = gobench.parse(GO_TEST_OUTPUT)
+    assert [(b.package.rsplit("/", 1)[-1], b.name) for b in found] == [
+        ("server", "Serve/bare"),
+        ("server", "Serve/stack"),
+        ("web", "AccessLog"),
+        ("web", "NoMem"),
+    ]
+    assert found[1].iterations == 300000
+    assert found[1].metrics == {"ns/op": 3981.5, "B/op": 2950, "allocs/op": 21}
+    assert found[3].metric("allocs/op") is None
+
+
+def test_an_unreadable_benchmark_line_is_an_error() -> None:
+    assert len(gobench.read_all(GO_TEST_OUTPUT)) == 4
+    with pytest.raises(BenchError):
+        gobench.read_all(GO_TEST_OUTPUT + "BenchmarkOdd-2   100   n/a ns/op\n")
+
+
+def test_stack_cost_pairs_stack_and_bare_of_one_package() -> None:
+    cost = gobench.stack_cost(gobench.parse(GO_TEST_OUTPUT))
+    assert cost is not None
+    assert (cost.stack.name, cost.bare.name) == ("Serve/stack", "Serve/bare")
+    assert cost.added("allocs/op") == 7
+    assert cost.added("B/op") == 1540
+
+
+def test_stack_cost_with_top_level_names() -> None:
+    output = "pkg: x/server\nBenchmarkBare-2 10 100 ns/op 8 B/op 1 allocs/op\n"
+    output += "BenchmarkStack-2 10 400 ns/op 80 B/op 6 allocs/op\n"
+    cost = gobench.stack_cost(gobench.parse(output))
+    assert cost is not None
+    assert cost.added("allocs/op") == 5
+
+
+def test_stack_cost_with_the_role_inside_the_name() -> None:
+    output = "pkg: x/server\nBenchmarkBareHandler-2 10 100 ns/op 8 B/op 1 allocs/op\n"
+    output += "BenchmarkStackHandler-2 10 400 ns/op 80 B/op 4 allocs/op\n"
+    output += "BenchmarkStackOther-2 10 400 ns/op 80 B/op 9 allocs/op\n"
+    cost = gobench.stack_cost(gobench.parse(output))
+    assert cost is not None
+    assert (cost.stack.name, cost.bare.name) == ("StackHandler", "BareHandler")
+
+
+def test_no_stack_cost_without_both_halves() -> None:
+    only_stack = "pkg: x/server\nBenchmarkStack-2 10 400 ns/op 80 B/op 6 allocs/op\n"
+    assert gobench.stack_cost(gobench.parse(only_stack)) is None
+    other_package = only_stack + "pkg: x/other\nBenchmarkBare-2 10 100 ns/op 8 B/op 1 allocs/op\n"
+    assert gobench.stack_cost(gobench.parse(other_package)) is None
+    assert gobench.stack_cost([]) is None
+
+
+def test_access_log_benchmarks_are_found() -> None:
+    assert [b.name for b in gobench.access_log(gobench.parse(GO_TEST_OUTPUT))] == ["AccessLog"]
+
+
+def test_wrk_summary_is_parsed() -> None:
+    out = (
+        "Running 2s test @ http://127.0.0.1:1/version\n"
+        'BENCH-SUMMARY {"requests":5000,"duration_us":2000000,"connect":1,"read":2,"write":3,'
+        '"status":4,"timeout":5,"p50_us":640,"p99_us":1430}\n'
+    )
+    r = load.parse_wrk(out)
+    assert r.rps == 2500
+    assert (r.connect_errors, r.read_errors, r.write_errors, r.status_errors, r.timeouts) == (1, 2, 3, 4, 5)
+    assert (r.p50_ms, r.p99_ms) == (0.64, 1.43)
+
+
+def test_wrk_without_summary_is_an_error() -> None:
+    with pytest.raises(BenchError):
+        load.parse_wrk("Running 2s test\nunable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_failed_requests_count_lost_answers_errors_and_an_unclean_exit() -> None:
+    clean = load.ShutdownResult(256, 1.0, 0, 20.0, 900, 900, 0, 0, 0, 5000, 10)
+    assert clean.failed == 0
+    lost = load.ShutdownResult(256, 1.0, 0, 20.0, 897, 900, 1, 0, 0, 5000, 10)
+    assert (lost.lost, lost.failed) == (3, 4)
+    cut = load.ShutdownResult(256, 1.0, 1, 20.0, 900, 900, 0, 0, 0, 5000, 10)
+    assert cut.failed == 1
+
+
+def test_access_records_of_the_route_are_counted(tmp_path: Path) -> None:
+    log = tmp_path / "service.log"
+    log.write_text(
+        '{"msg":"service started"}\n'
+        '{"msg":"request","route":"/version","status":200}\n'
+        "not json\n"
+        '{"msg":"request","route":"/v1/notes","status":201}\n'
+        '{"msg":"request","route":"/version","status":200}\n'
+    )
+    assert load.count_access_records(log, "/version") == 2
+
+
+PPROF_TOP = """\
+File: my-service
+Type: cpu
+Duration: 4s, Total samples = 2.34s (58.49%)
+      flat  flat%   sum%        cum   cum%
+         0     0%     0%      2.16s 92.31%  net/http.(*conn).serve
+         0     0% 40.17%      0.80s 34.19%  github.com/acme/x/internal/server.NewServer.SecurityHeaders.func9
+     0.01s  0.43% 40.60%      0.48s 20.51%  github.com/acme/x/internal/web.Observe.func2.1.1
+     0.01s  0.43% 41.03%      0.36s 15.38%  log/slog.(*JSONHandler).Handle
+"""
+
+
+def test_profile_top_lists_the_projects_functions() -> None:
+    p = profile.parse_top(PPROF_TOP, "github.com/acme/x")
+    assert p.cpu_percent == 58.49
+    assert p.functions == [
+        ("server.NewServer.SecurityHeaders.func9", 34.19),
+        ("web.Observe.func2.1.1", 20.51),
+    ]
+    with pytest.raises(BenchError):
+        profile.parse_top(PPROF_TOP, "github.com/acme/other")
+    light = PPROF_TOP.replace("Total samples = 2.34s (58.49%)", "Total samples = 10ms ( 0.68%)")
+    assert profile.parse_top(light, "github.com/acme/x").cpu_percent == 0.68
+
+
+def test_bench_variants_are_the_default_then_each_available_choice() -> None:
+    found = project.bench_variants()
+    base = defaults()
+    assert found[0].id == "defaults"
+    for name in project.COMPARED_QUESTIONS:
+        values = {v.answers[name] for v in found}
+        assert values == {c.value for c in choices(name) if c.available}
+    for v in found[1:]:
+        assert sum(v.answers[k] != base[k] for k in v.answers) == 1
+
+
+def test_bare_build_line_is_the_dockerfiles(variant: dict[str, Any], render: Render, tmp_path: Path) -> None:
+    proj = render(variant)
+    service = shlex.split(project.dockerfile_build_command(proj))
+    bare = shlex.split(project.bare_build_command(proj, tmp_path))
+    module = project.answers_of(proj)["module_path"]
+    assert "$" not in " ".join(service), "an ARG was left unsubstituted"
+    # The same environment (CGO_ENABLED, GOOS, GOARCH) and the same flags.
+    assert service[: service.index("go")] == bare[: bare.index("go")]
+    assert [w for w in service if w.startswith("-") and " " not in w] == [
+        w for w in bare if w.startswith("-") and " " not in w
+    ]
+    ldflags = service[service.index("-ldflags") + 1]
+    assert ldflags.startswith("-s -w")
+    assert bare[bare.index("-ldflags") + 1] == ldflags.replace(f"{module}/internal/buildinfo.", "main.")
+    assert bare[bare.index("-o") + 1] == f"{tmp_path}/bare"
+    assert bare[-1] == "."
+
+
+def _result(ratio: float, allocs: float | None) -> VariantResult:
+    wrk = load.WrkResult(10000, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)
+    stack = load.WrkResult(round(10000 * ratio), 1.0, 0, 0, 0, 0, 0, 1.5, 3.0)
+    r = VariantResult(Variant({k: v for k, v in defaults().items() if k in SHAPE_QUESTIONS}))
+    r.throughput = LoadResult([wrk], [stack], stack.requests)
+    r.binary_bytes = 9 * report.MIB
+    r.bare_binary_bytes = 5 * report.MIB
+    r.image_bytes = {"distroless": 11 * report.MIB}
+    r.ready_s = [0.010, 0.012, 0.011]
+    r.rss_idle_kib = 9000
+    r.rss_peak_kib = 16000
+    r.shutdown = load.ShutdownResult(256, 1.0, 0, 20.0, 900, 900, 0, 0, 0, 5000, 10)
+    r.copy_s = [1.3]
+    r.copy_to_tests_s = [18.0]
+    if allocs is not None:
+        out = "pkg: x/server\nBenchmarkBare-2 10 100 ns/op 8 B/op 1 allocs/op\n"
+        out += f"BenchmarkStack-2 10 400 ns/op 80 B/op {1 + allocs:g} allocs/op\n"
+        r.benchmarks = gobench.parse(out)
+    return r
+
+
+def _run(*results: VariantResult, load_average: str = "0.05 0.10 0.20") -> Run:
+    return Run(Settings.short(), {"CPU": "test", "Load average before": load_average}, list(results), 60.0)
+
+
+def test_report_warns_when_the_machine_was_busy() -> None:
+    assert "busy" not in report.generated_section(_run(_result(0.9, 6)), "performance.svg")
+    busy = report.generated_section(_run(_result(0.9, 6), load_average="2.10 1.00 0.50"), "performance.svg")
+    assert "**The machine was busy** (1-minute load average 2.10" in busy
+
+
+def test_report_marks_missed_targets_and_unmeasured_ones() -> None:
+    text = report.generated_section(_run(_result(0.5, None)), "performance.svg")
+    assert text.startswith(report.BEGIN)
+    assert text.endswith(report.END)
+    assert "0.50x **FAIL**" in text
+    assert "| Allocations per request added by the stack | <= 8 | not measured |" in text
+    assert "no stack/bare benchmark pair" in text
+    good = report.generated_section(_run(_result(0.9, 6)), "performance.svg")
+    assert "0.90x pass" in good
+    assert "| <= 8 | 6 pass |" in good
+    assert report.failures(_run(_result(0.9, 6))) == []
+    assert len(report.failures(_run(_result(0.5, 9)))) == 2
+
+
+def test_chart_is_well_formed_svg() -> None:
+    svg = report.chart_svg(_run(_result(0.5, None), _result(0.9, 12)))
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "not measured" in texts
+    assert "0.50" in texts
+    assert "12.00" in texts
+
+
+def test_markdown_keeps_the_text_around_the_markers(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# Title\n\nprose\n\n{report.BEGIN}\nold\n{report.END}\n\nmore prose\n")
+    report.write_markdown(doc, f"{report.BEGIN}\nnew\n{report.END}")
+    assert doc.read_text() == f"# Title\n\nprose\n\n{report.BEGIN}\nnew\n{report.END}\n\nmore prose\n"
+    doc.write_text("# Title without markers\n")
+    with pytest.raises(BenchError):
+        report.write_markdown(doc, f"{report.BEGIN}\nnew\n{report.END}")
+    missing = tmp_path / "new.md"
+    report.write_markdown(missing, f"{report.BEGIN}\nnew\n{report.END}")
+    assert report.BEGIN in missing.read_text()

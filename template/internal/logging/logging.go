@@ -23,7 +23,7 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	var h slog.Handler
 	switch format {
 	case "json":
-		h = slog.NewJSONHandler(w, opts)
+		h = newJSONHandler(w, opts)
 	case "text":
 		h = slog.NewTextHandler(w, opts)
 	default:

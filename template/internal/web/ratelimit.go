@@ -26,7 +26,7 @@ func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
 	l := &limiter{rps: rate.Limit(rps), burst: burst, clients: make(map[netip.Prefix]*client)}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if wait := l.wait(clientKey(r.RemoteAddr), time.Now()); wait > 0 {
+			if wait := l.wait(clientKey(r.RemoteAddr), requestStart(w)); wait > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 				WriteProblem(w, r, Problem{
 					Status: http.StatusTooManyRequests,

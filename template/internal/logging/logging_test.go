@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -66,5 +67,18 @@ func TestLevelFilters(t *testing.T) {
 	logger.Warn("shown")
 	if out := buf.String(); strings.Contains(out, "hidden") || !strings.Contains(out, "shown") {
 		t.Fatalf("level warn logged %q", out)
+	}
+}
+
+func TestRequestIDLoggedOnce(t *testing.T) {
+	var buf bytes.Buffer
+	logger, err := New(&buf, "json", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := WithRequestID(context.Background(), "req-42")
+	logger.LogAttrs(ctx, slog.LevelInfo, "request", slog.String(RequestIDKey, "req-42"), slog.Int("status", 200))
+	if n := strings.Count(buf.String(), `"request_id"`); n != 1 {
+		t.Fatalf("request_id appears %d times in %s", n, buf.String())
 	}
 }

@@ -18,7 +18,10 @@ func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
 				})
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+			// A request without a body (most GETs) has nothing to limit.
+			if r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // RateLimit gives each client (by IP address; IPv6 by /64 network) a token
@@ -23,10 +21,10 @@ func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
 	if rps <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	l := &limiter{rps: rate.Limit(rps), burst: burst, clients: make(map[netip.Prefix]*client)}
+	l := &limiter{rps: rps, burst: float64(burst), clients: make(map[netip.Prefix]*client)}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if wait := l.wait(clientKey(r.RemoteAddr), time.Now()); wait > 0 {
+			if wait := l.wait(clientKey(r.RemoteAddr), requestStart(w)); wait > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 				WriteProblem(w, r, Problem{
 					Status: http.StatusTooManyRequests,
@@ -43,9 +41,12 @@ func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
 // By then its bucket is full again, so forgetting it changes nothing.
 const idleClientTTL = 3 * time.Minute
 
+// limiter keeps a token bucket for each client. The buckets live under the
+// one lock that guards the map: a bucket of its own, with its own lock, would
+// double the locking on every request.
 type limiter struct {
-	rps   rate.Limit
-	burst int
+	rps   float64
+	burst float64
 
 	mu        sync.Mutex
 	clients   map[netip.Prefix]*client
@@ -53,7 +54,7 @@ type limiter struct {
 }
 
 type client struct {
-	bucket   *rate.Limiter
+	tokens   float64 // left in the bucket at lastSeen
 	lastSeen time.Time
 }
 
@@ -71,19 +72,17 @@ func (l *limiter) wait(key netip.Prefix, now time.Time) time.Duration {
 	}
 	c, ok := l.clients[key]
 	if !ok {
-		c = &client{bucket: rate.NewLimiter(l.rps, l.burst)}
+		c = &client{tokens: l.burst}
 		l.clients[key] = c
+	} else if elapsed := now.Sub(c.lastSeen); elapsed > 0 {
+		c.tokens = min(l.burst, c.tokens+elapsed.Seconds()*l.rps)
 	}
 	c.lastSeen = now
-	res := c.bucket.ReserveN(now, 1)
-	if !res.OK() {
-		return time.Second
+	if c.tokens >= 1 {
+		c.tokens--
+		return 0
 	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d
-	}
-	return 0
+	return time.Duration((1 - c.tokens) / l.rps * float64(time.Second))
 }
 
 // clientKey is the client's address as a prefix: the address itself for IPv4,

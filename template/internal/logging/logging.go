@@ -1,6 +1,6 @@
-// Package logging builds the service's structured logger, batches the lines
-// it writes, and carries the request ID through contexts, so that every line
-// logged while serving a request names the request.
+// Package logging builds the service's structured logger and carries the
+// request ID through contexts, so that every line logged while serving a
+// request names the request.
 package logging
 
 import (

@@ -11,6 +11,7 @@ built here from the current template with known changes (the "aged" template).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -296,6 +297,22 @@ def files_with_markers(project: Path) -> set[str]:
     return found
 
 
+def resolve_module_conflicts(project: Path, conflicted: set[str]) -> None:
+    """Resolve go.mod and go.sum as docs/updating.md says: keep both sides, then `go mod tidy`."""
+    for name in conflicted & {"go.mod", "go.sum"}:
+        file = project / name
+        both = re.sub(
+            rf"^{CONFLICT_START}\n(.*?)^=======\n(.*?)^{CONFLICT_END}\n",
+            lambda m: m.group(1) + m.group(2),
+            file.read_text(),
+            flags=re.MULTILINE | re.DOTALL,
+        )
+        assert CONFLICT_START not in both, both
+        file.write_text(both)
+    go(project, "mod", "tidy")
+    git(project, "add", "go.mod", "go.sum")
+
+
 def assert_builds_and_passes(project: Path) -> None:
     go(project, "mod", "tidy", "-diff")
     go(project, "build", "./...")
@@ -363,6 +380,8 @@ def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_pa
     conflicted = conflicted_files(project)
     assert files_with_markers(project) == conflicted, "conflict markers in files git does not list"
     assert not {f for f in conflicted if f.endswith(".go")}, f"the user's Go edits conflict: {conflicted}"
+    # The template's dependency changes may meet the user's in go.mod and go.sum.
+    resolve_module_conflicts(project, conflicted)
     assert_user_edits_survived(project)
     assert_matches_fresh_render(project, template, "HEAD", tmp_path, conflicted)
     assert_builds_and_passes(project)

@@ -21,7 +21,7 @@ func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
 	if rps <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	l := &limiter{rps: rps, burst: float64(burst), clients: make(map[netip.Prefix]*client)}
+	l := newLimiter(rps, burst)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if wait := l.wait(clientKey(r.RemoteAddr), requestStart(w)); wait > 0 {
@@ -37,20 +37,31 @@ func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
 	}
 }
 
-// idleClientTTL is how long a client's bucket is kept after its last request.
-// By then its bucket is full again, so forgetting it changes nothing.
-const idleClientTTL = 3 * time.Minute
+// minIdleTTL is the least time a client's bucket is kept after its last
+// request. A bucket is kept at least until it would be full again, so
+// forgetting it changes nothing.
+const minIdleTTL = 3 * time.Minute
 
 // limiter keeps a token bucket for each client. The buckets live under the
 // one lock that guards the map: a bucket of its own, with its own lock, would
 // double the locking on every request.
 type limiter struct {
-	rps   float64
-	burst float64
+	rps     float64
+	burst   float64
+	idleTTL time.Duration
 
 	mu        sync.Mutex
 	clients   map[netip.Prefix]*client
 	lastSweep time.Time
+}
+
+func newLimiter(rps float64, burst int) *limiter {
+	return &limiter{
+		rps:     rps,
+		burst:   float64(burst),
+		idleTTL: max(minIdleTTL, time.Duration(float64(burst)/rps*float64(time.Second))),
+		clients: make(map[netip.Prefix]*client),
+	}
 }
 
 type client struct {
@@ -62,9 +73,9 @@ type client struct {
 func (l *limiter) wait(key netip.Prefix, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > idleClientTTL {
+	if now.Sub(l.lastSweep) > l.idleTTL {
 		for k, c := range l.clients {
-			if now.Sub(c.lastSeen) > idleClientTTL {
+			if now.Sub(c.lastSeen) > l.idleTTL {
 				delete(l.clients, k)
 			}
 		}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench import gobench, load, profile, project
 from bench.project import BenchError, Variant
-from bench.server import LOAD_ENV, Server, http_get, start_to_ready
+from bench.server import LOAD_ENV, RequestCost, Server, http_get, start_to_ready
 
 # The route measured under load: the smallest one that goes through the whole middleware stack in every
 # variant (the probes /livez and /readyz are mounted outside it).
@@ -91,6 +91,8 @@ class LoadResult:
     bare: list[load.WrkResult]
     stack: list[load.WrkResult]
     access_records: int
+    bare_costs: list[RequestCost] = field(default_factory=list)
+    stack_costs: list[RequestCost] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -207,9 +209,12 @@ def measure_load(
             load.wrk(script, srv.port, ROUTE, s.connections, s.warmup_seconds)
         bare_runs: list[load.WrkResult] = []
         stack_runs: list[load.WrkResult] = []
+        costs: dict[str, list[RequestCost]] = {"bare": [], "stack": []}
         for i in range(s.rounds):
             for srv, runs in ((bare_srv, bare_runs), (stack_srv, stack_runs)):
+                before = srv.counters()
                 runs.append(load.wrk(script, srv.port, ROUTE, s.connections, s.load_seconds))
+                costs[srv.name].append(RequestCost.between(before, srv.counters(), runs[-1].requests))
                 log(f"  round {i + 1} {srv.name}: {runs[-1].rps:,.0f} req/s")
         result.bare_rss_peak_kib = bare_srv.rss_kib("VmHWM")
         result.rss_peak_kib = stack_srv.rss_kib("VmHWM")
@@ -230,7 +235,7 @@ def measure_load(
     measured = sum(r.requests for r in stack_runs)
     if records < measured:
         raise BenchError(f"{measured} requests answered but only {records} access-log records written")
-    result.throughput = LoadResult(bare_runs, stack_runs, records)
+    result.throughput = LoadResult(bare_runs, stack_runs, records, costs["bare"], costs["stack"])
 
 
 def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:

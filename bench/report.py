@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.measure import ROUTE, Run, VariantResult
 from bench.project import BenchError
+from bench.server import RequestCost
 
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
@@ -82,6 +83,17 @@ def failures(run: Run) -> list[str]:
             if outcome is not None and not outcome[1]:
                 missed.append(f"{r.variant.id}: {t.name} {t.limit} (measured {outcome[0]})")
     return missed
+
+
+def _cost_cells(bare: list[RequestCost], stack: list[RequestCost]) -> list[str]:
+    def med(costs: list[RequestCost], attr: str) -> float:
+        return statistics.median(getattr(c, attr) for c in costs)
+
+    return [
+        f"{med(bare, 'cpu_us'):.1f} / {med(stack, 'cpu_us'):.1f}",
+        f"{med(bare, 'read_calls'):.2f} / {med(stack, 'read_calls'):.2f}",
+        f"{med(bare, 'write_calls'):.2f} / {med(stack, 'write_calls'):.2f}",
+    ]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -157,6 +169,27 @@ def generated_section(run: Run, chart_name: str) -> str:
             "access-log records",
         ],
         rows,
+    )
+    out += [
+        "What each request cost the server during those runs (medians over the rounds): CPU time "
+        "(user and system, from /proc/<pid>/stat) and read and write system calls (/proc/<pid>/io). "
+        "The server is pinned to one CPU, so its CPU time per request sets its throughput.",
+        "",
+    ]
+    cost_rows = []
+    for r in run.results:
+        if r.throughput is None or not r.throughput.stack_costs:
+            continue
+        cell = _cost_cells(r.throughput.bare_costs, r.throughput.stack_costs)
+        cost_rows.append([r.variant.id, *cell])
+    out += _table(
+        [
+            "Variant",
+            "CPU µs/request bare / stack",
+            "reads/request bare / stack",
+            "writes/request bare / stack",
+        ],
+        cost_rows,
     )
 
     out += [

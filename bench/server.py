@@ -85,6 +85,44 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     raise BenchError(f"no {field} in /proc/{pid}/status")
 
 
+@dataclass(frozen=True)
+class Counters:
+    """A process's CPU time and system calls so far, from /proc: the server's side of a load run."""
+
+    cpu_s: float
+    read_calls: int
+    write_calls: int
+
+    @classmethod
+    def of(cls, pid: int) -> Counters:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        # Fields after the command name (which may hold spaces) end in ')'; utime and stime are
+        # fields 14 and 15 of the whole line, in clock ticks.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])
+        io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+        return cls(ticks / os.sysconf("SC_CLK_TCK"), int(io["syscr"]), int(io["syscw"]))
+
+
+@dataclass(frozen=True)
+class RequestCost:
+    """What one request cost the server during a load run, on average."""
+
+    cpu_us: float
+    read_calls: float
+    write_calls: float
+
+    @classmethod
+    def between(cls, before: Counters, after: Counters, requests: int) -> RequestCost:
+        if requests <= 0:
+            raise BenchError("no requests to divide the server's costs by")
+        return cls(
+            (after.cpu_s - before.cpu_s) * 1e6 / requests,
+            (after.read_calls - before.read_calls) / requests,
+            (after.write_calls - before.write_calls) / requests,
+        )
+
+
 @dataclass
 class Server:
     """A server process started by the benchmark, its port and its log file."""
@@ -129,6 +167,9 @@ class Server:
 
     def rss_kib(self, field: str = "VmRSS") -> int:
         return rss_kib(self.proc.pid, field)
+
+    def counters(self) -> Counters:
+        return Counters.of(self.proc.pid)
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM and wait; kill and raise if the process does not exit in time."""

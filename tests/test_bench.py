@@ -4,6 +4,7 @@ themselves run in `nox -s bench`."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from bench import gobench, load, profile, project, report
 from bench.measure import LoadResult, Run, Settings, VariantResult
 from bench.project import BenchError, Variant
+from bench.server import Counters, RequestCost
 from conftest import Render
 from variants import SHAPE_QUESTIONS, choices, defaults
 
@@ -185,7 +187,8 @@ def _result(ratio: float, allocs: float | None) -> VariantResult:
     wrk = load.WrkResult(10000, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)
     stack = load.WrkResult(round(10000 * ratio), 1.0, 0, 0, 0, 0, 0, 1.5, 3.0)
     r = VariantResult(Variant({k: v for k, v in defaults().items() if k in SHAPE_QUESTIONS}))
-    r.throughput = LoadResult([wrk], [stack], stack.requests)
+    costs = ([RequestCost(30.0, 2.0, 1.0)], [RequestCost(45.5, 2.0, 2.0)])
+    r.throughput = LoadResult([wrk], [stack], stack.requests, *costs)
     r.binary_bytes = 9 * report.MIB
     r.bare_binary_bytes = 5 * report.MIB
     r.image_bytes = {"distroless": 11 * report.MIB}
@@ -247,3 +250,21 @@ def test_markdown_keeps_the_text_around_the_markers(tmp_path: Path) -> None:
     missing = tmp_path / "new.md"
     report.write_markdown(missing, f"{report.BEGIN}\nnew\n{report.END}")
     assert report.BEGIN in missing.read_text()
+
+
+def test_server_costs_are_read_from_proc() -> None:
+    before = Counters.of(os.getpid())
+    sum(i * i for i in range(2_000_000))  # burn some CPU
+    Path("/proc/self/status").read_text()  # and make a read call or more
+    after = Counters.of(os.getpid())
+    assert after.cpu_s > before.cpu_s
+    assert after.read_calls > before.read_calls
+    cost = RequestCost.between(Counters(1.0, 10, 20), Counters(1.5, 30, 30), 10_000)
+    assert cost == RequestCost(50.0, 0.002, 0.001)
+    with pytest.raises(BenchError):
+        RequestCost.between(before, after, 0)
+
+
+def test_report_shows_what_a_request_costs_the_server() -> None:
+    text = report.generated_section(_run(_result(0.9, 6)), "performance.svg")
+    assert "| defaults | 30.0 / 45.5 | 2.00 / 2.00 | 1.00 / 2.00 |" in text

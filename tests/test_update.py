@@ -10,6 +10,7 @@ built here from the current template with known changes (the "aged" template).
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
@@ -591,3 +592,49 @@ def test_quick_start_project_can_be_updated(tmp_path: Path) -> None:
 
     assert proc.returncode == 0, proc.stderr
     assert (project / "SECURITY.md").read_text() == "Report vulnerabilities privately.\n"
+
+
+PIPX_SHIM = """#!/bin/sh
+# Stands in for `pipx run --spec copier==VERSION copier ARGS...` with the copier under test.
+[ "$1 $2 $4" = "run --spec copier" ] && [ "$3" = "copier==$COPIER_VERSION" ] || exit 97
+shift 4
+exec "$COPIER_PYTHON" -m copier "$@"
+"""
+
+
+@pytest.mark.parametrize(("generated_at", "available"), [("1.0.0", "true"), ("2.0.0", "false")])
+def test_weekly_job_sees_a_newer_template_version(
+    generated_at: str, available: str, aged_template: Path, tmp_path: Path
+) -> None:
+    """The generated workflow's check step, run as GitHub runs it, with the copier it pins."""
+    project = copy(aged_template, tmp_path / "service", generated_at, {})
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    job = workflow["jobs"]["template-update"]
+    step = next(s for s in job["steps"] if s.get("id") == "check")
+    shim = tmp_path / "bin" / "pipx"
+    shim.parent.mkdir()
+    shim.write_text(PIPX_SHIM)
+    shim.chmod(0o755)
+    outputs = tmp_path / "github_output"
+    outputs.touch()
+
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_OUTPUT": str(outputs),
+            "COPIER_PYTHON": sys.executable,
+            "COPIER_VERSION": importlib.metadata.version("copier"),
+        },
+        check=False,
+    )
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert found == {"available": available, "current": generated_at, "latest": "2.0.0"}
+    assert job["if"] == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    assert "schedule" in workflow[True], "the workflow has no schedule"  # YAML reads `on:` as True

@@ -26,7 +26,7 @@ from copier import run_copy, run_update
 from packaging.version import InvalidVersion, Version
 
 from conftest import answers_of, go
-from variants import TEMPLATE_ROOT, defaults, questions, refused_choices
+from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Tests",
@@ -417,6 +417,26 @@ def test_changing_an_answer_on_update(aged_template: Path, tmp_path: Path) -> No
     assert "notes" not in (project / "internal/server/routes.go").read_text()
     assert "Apache License" in (project / "LICENSE").read_text()
     assert not conflicted_files(project)
+    assert_builds_and_passes(project)
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [c for q in SHAPE_QUESTIONS for c in choices(q) if c.available and c.value != defaults()[q]],
+    ids=lambda c: f"{c.question}={c.value}",
+)
+def test_every_available_answer_can_be_switched_to_on_update(
+    choice: Any, aged_template: Path, tmp_path: Path
+) -> None:
+    """`copier update --defaults --data QUESTION=VALUE` on a fresh project gives the project that
+    `copier copy` with that answer gives, conflict-free, and it builds and passes its tests."""
+    project = copy(aged_template, tmp_path / "service", "2.0.0", {})
+
+    update(project, **{choice.question: choice.value})
+
+    assert answers_of(project)[choice.question] == choice.value
+    assert not conflicted_files(project)
+    assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted=set())
     assert_builds_and_passes(project)
 
 

@@ -142,9 +142,10 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def dockerfile_build_command(project: Path) -> str:
-    """The Dockerfile's `go build` RUN line with its ARGs substituted for a native build, writing to
-    /out/ as in the image: the caller redirects that."""
+def dockerfile_build_command(project: Path, stamps: dict[str, str] = BUILD_ARGS) -> str:
+    """The Dockerfile's `go build` RUN line with its ARGs substituted for a native build, the build
+    stamps (VERSION, COMMIT, DATE) taken from stamps, writing to /out/ as in the image: the caller
+    redirects that."""
     steps = dockerfile_instructions(project / "Dockerfile")
     args: dict[str, str] = {}
     for kind, rest in steps:
@@ -153,7 +154,7 @@ def dockerfile_build_command(project: Path) -> str:
             args[name] = value
     # What `docker buildx` passes on a native build.
     goenv = run(["go", "env", "GOOS", "GOARCH"], project).split()
-    args.update(TARGETOS=goenv[0], TARGETARCH=goenv[1], **BUILD_ARGS)
+    args.update(TARGETOS=goenv[0], TARGETARCH=goenv[1], **stamps)
     builds = [rest for kind, rest in steps if kind == "RUN" and "go build" in rest]
     if len(builds) != 1:
         raise BenchError(f"expected one `go build` RUN line in the Dockerfile, found {len(builds)}")

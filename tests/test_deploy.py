@@ -14,27 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.project import dockerfile_build_command, dockerfile_instructions
 from conftest import answers_of
 
 pytestmark = pytest.mark.slow
 
 TOOLS = Path(__file__).parent / "tools"
 BIN = Path(sys.executable).parent
-
-
-def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    logical: list[str] = []
-    pending = ""
-    for line in path.read_text().splitlines():
-        if not pending and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
-    return [(w.split(None, 1)[0].upper(), w.split(None, 1)[1] if " " in w.strip() else "") for w in logical]
 
 
 def test_hadolint_clean(project: Path) -> None:
@@ -64,15 +50,8 @@ def test_dockerfile_shape(project: Path) -> None:
 
 def test_dockerfile_build_command_natively(project: Path, tmp_path: Path) -> None:
     """Run the Dockerfile's own go build line (its flags, its ARG values) outside Docker."""
-    steps = dockerfile_instructions(project / "Dockerfile")
-    args = {}
-    for kind, rest in steps:
-        if kind == "ARG" and "=" in rest:
-            name, value = rest.split("=", 1)
-            args[name] = value
-    args.update(VERSION="9.9.9-test", COMMIT="abc1234", DATE="2026-01-02T03:04:05Z")
-    build = next(rest for kind, rest in steps if kind == "RUN" and "go build" in rest)
-    command = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], build)
+    stamps = {"VERSION": "9.9.9-test", "COMMIT": "abc1234", "DATE": "2026-01-02T03:04:05Z"}
+    command = dockerfile_build_command(project, stamps)
     out = tmp_path / "out"
     command = command.replace("/out/", f"{out}/")
     proc = subprocess.run(["sh", "-c", command], cwd=project, capture_output=True, text=True, check=False)
@@ -98,7 +77,7 @@ def test_dockerfile_build_command_natively(project: Path, tmp_path: Path) -> Non
     assert ".debug_info" not in sections, "has DWARF (-w)"
     assert ".zdebug" not in sections, "has DWARF (-w)"
     version = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=True).stdout
-    for stamp in ("9.9.9-test", "abc1234", "2026-01-02T03:04:05Z"):
+    for stamp in stamps.values():
         assert stamp in version
 
 

@@ -5,6 +5,7 @@ whole test suite; `nox -s bench` measures the generated service (CI runs it with
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,9 +17,20 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-PYTHON_SOURCES = ("tests", "migrations", "bench", "noxfile.py")
+PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
+GENERATED_MAKEFILE = Path("template/Makefile.jinja")
+
+
+def golangci_lint_version() -> str:
+    """The generated projects pin golangci-lint in their Makefile; the tests lint with that one."""
+    found = re.search(r"^GOLANGCI_LINT_VERSION := (v\S+)$", GENERATED_MAKEFILE.read_text(), re.M)
+    if found is None:
+        raise RuntimeError(f"{GENERATED_MAKEFILE} no longer sets GOLANGCI_LINT_VERSION")
+    return found.group(1)
+
+
 GO_TOOLS = (
-    "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0",
+    f"github.com/golangci/golangci-lint/v2/cmd/golangci-lint@{golangci_lint_version()}",
     "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
 )
 
@@ -76,3 +88,13 @@ def bench(session: nox.Session) -> None:
             session.error(f"{tool} is required: {hint}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def release_tags(session: nox.Session) -> None:
+    """Create the git tags of every release listed in releases.toml (for whoever publishes the
+    template: push them with `git push --tags`). Existing tags must name the listed commits."""
+    from tooling.releases import tag_releases
+
+    created = tag_releases(Path.cwd())
+    session.log(f"created tags: {', '.join(created)}" if created else "every release tag exists already")

@@ -15,6 +15,16 @@ from variants import TEMPLATE_ROOT, variant_id, variants
 
 Render = Callable[[dict[str, Any]], Path]
 
+# The tests commit in temporary repositories (generated projects, template versions); a fresh
+# machine may have no git identity.
+for _key, _value in {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@copier-go-service.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@copier-go-service.invalid",
+}.items():
+    os.environ.setdefault(_key, _value)
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Every test that takes `variant` runs once per available combination of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -83,3 +84,25 @@ def service_binary(project: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     out = tmp_path_factory.mktemp("bin") / name
     go(project, "build", "-trimpath", "-o", str(out), f"./cmd/{name}", env={"CGO_ENABLED": "0"})
     return out
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"git {' '.join(args)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "--all")
+    if git(repo, "status", "--porcelain"):
+        git(repo, "commit", "--quiet", "--no-verify", "-m", message)
+
+
+def snapshot_into(dst: Path) -> None:
+    """Copy the template as it is in the working tree (committed or not, ignored files left out)."""
+    listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for rel in filter(None, listed.split("\0")):
+        src = TEMPLATE_ROOT / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)

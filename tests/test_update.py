@@ -25,16 +25,10 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
-from conftest import answers_of, go
+from conftest import answers_of, commit_all, git, go, snapshot_into
 from tooling.releases import releases, tag_releases
 from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@copier-go-service.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@copier-go-service.invalid",
-}
 CONFLICT_START = "<<<<<<< before updating"
 CONFLICT_END = ">>>>>>> after updating"
 
@@ -123,30 +117,6 @@ UPDATE_CASES = {
         "license": "Apache-2.0",
     },
 }
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **GIT_ENV}, check=False
-    )
-    assert proc.returncode == 0, f"git {' '.join(args)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "--all")
-    if git(repo, "status", "--porcelain"):
-        git(repo, "commit", "--quiet", "--no-verify", "-m", message)
-
-
-def snapshot_into(dst: Path) -> None:
-    """Copy the template as it is in the working tree (committed or not, ignored files left out)."""
-    listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    for rel in filter(None, listed.split("\0")):
-        src = TEMPLATE_ROOT / rel
-        if src.is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel)
 
 
 def new_template_repo(path: Path) -> Path:

@@ -373,6 +373,29 @@ def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_pa
     assert_builds_and_passes(project)
 
 
+def test_pointing_src_path_at_the_moved_template(aged_template: Path, tmp_path: Path) -> None:
+    """The one edit the answers file allows (README, "Update it"): `_src_path` changed, in a commit
+    of its own, to where the template now lives; the next update fetches from there."""
+    project = copy(aged_template, tmp_path / "service", "1.0.0", {})
+    moved = tmp_path / "moved" / "copier-go-service"
+    git(tmp_path, "clone", "--quiet", "--no-local", str(aged_template), str(moved))
+    # A version only the moved template has.
+    (moved / "template/SECURITY.md").write_text("Report vulnerabilities privately.\n")
+    tag(moved, "2.1.0")
+    answers_file = project / ".copier-answers.yml"
+    assert "edit by hand, except `_src_path`" in answers_file.read_text()
+    replace_once(answers_file, f"_src_path: {aged_template}\n", f"_src_path: {moved}\n")
+    commit_all(project, "the template moved")
+
+    update(project)
+
+    answers = answers_of(project)
+    assert answers["_src_path"] == str(moved)
+    assert answers["_commit"] == "2.1.0"
+    assert (project / "SECURITY.md").exists()
+    assert not conflicted_files(project)
+
+
 def test_user_deleted_optional_files_stay_deleted(aged_template: Path, tmp_path: Path) -> None:
     project = copy(aged_template, tmp_path / "service", "1.0.0", {})
     # A team that deploys without Compose and Kubernetes removes their files.

@@ -5,7 +5,6 @@ whole test suite; `nox -s bench` measures the generated service (CI runs it with
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,21 +17,8 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
-GENERATED_MAKEFILE = Path("template/Makefile.jinja")
-
-
-def golangci_lint_version() -> str:
-    """The generated projects pin golangci-lint in their Makefile; the tests lint with that one."""
-    found = re.search(r"^GOLANGCI_LINT_VERSION := (v\S+)$", GENERATED_MAKEFILE.read_text(), re.M)
-    if found is None:
-        raise RuntimeError(f"{GENERATED_MAKEFILE} no longer sets GOLANGCI_LINT_VERSION")
-    return found.group(1)
-
-
-GO_TOOLS = (
-    f"github.com/golangci/golangci-lint/v2/cmd/golangci-lint@{golangci_lint_version()}",
-    "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
-)
+# golangci-lint is not here: each generated project installs the version its Makefile pins.
+GO_TOOLS = ("github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",)
 
 
 def go_bin_dir() -> Path:
@@ -44,7 +30,7 @@ def go_bin_dir() -> Path:
 
 
 def ensure_go_tool(session: nox.Session, package: str) -> None:
-    """Install a Go tool at the pinned version once per machine (golangci-lint takes minutes)."""
+    """Install a Go tool at the pinned version once per machine."""
     name = package.split("@")[0].rsplit("/", 1)[-1]
     version = package.split("@")[1].lstrip("v")
     exe = go_bin_dir() / name

@@ -64,6 +64,7 @@ def test_interactive_copy(tmp_path: Path) -> None:
         child.expect_exact("yes (not yet available")
         child.send(DOWN + "\r")
         answer("example resource")
+        answer("CI for the repository", DOWN)
         answer("License", DOWN)
         answer("Copyright holder", CLEAR_LINE + "Shop Ltd")
         child.expect_exact("orders-api is ready. Next:")
@@ -80,6 +81,9 @@ def test_interactive_copy(tmp_path: Path) -> None:
     assert answers["http_framework"] == "stdlib"
     assert answers["background_worker"] is False
     assert answers["license"] == "Apache-2.0"
+    assert answers["ci"] == "gitlab"
+    assert (dst / ".gitlab-ci.yml").exists()
+    assert not (dst / ".github").exists()
     assert (dst / "cmd" / "orders-api" / "main.go").exists()
     assert "Shop Ltd" in (dst / "LICENSE").read_text()
     assert "Takes orders." in (dst / "README.md").read_text()

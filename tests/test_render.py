@@ -15,8 +15,9 @@ from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, 
 
 # Jinja's tags, not Go's nested braces: {{ name }}, {{ x | filter }}, {% tag %}, {# comment #}.
 JINJA_LEFTOVER = re.compile(r"\{\{-?\s*[A-Za-z_][\w.]*\s*(\|[^}]*)?-?\}\}|\{%-?\s+\w|\w\s+-?%\}|\{#-?\s")
-# GitHub Actions expressions look like Jinja but belong in workflow files.
-ACTIONS_EXPRESSION = re.compile(r"\$\{\{[^}]*\}\}")
+# GitHub Actions expressions, and docker/metadata-action's tag patterns (pattern={{version}}),
+# look like Jinja but belong in workflow files.
+ACTIONS_EXPRESSION = re.compile(r"\$\{\{[^}]*\}\}|(?<=pattern=)(\{\{\w+\}\}\.?)+$")
 
 
 def text_files(project: Path) -> list[Path]:

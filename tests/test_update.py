@@ -666,3 +666,44 @@ def test_weekly_job_sees_a_newer_template_version(
     assert found == {"available": available, "current": generated_at, "latest": "2.0.0"}
     assert job["if"] == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
     assert "schedule" in workflow[True], "the workflow has no schedule"  # YAML reads `on:` as True
+
+
+PIP_SHIM = """#!/bin/sh
+# Stands in for `pip install ... copier==VERSION`: the copier under test is on PATH already.
+[ "$*" = "install --quiet --root-user-action=ignore copier==$COPIER_VERSION" ] || exit 97
+"""
+
+
+@pytest.mark.parametrize(("generated_at", "available"), [("1.0.0", True), ("2.0.0", False)])
+def test_gitlab_scheduled_job_fails_on_a_newer_template_version(
+    generated_at: str, available: bool, aged_template: Path, tmp_path: Path
+) -> None:
+    """The generated GitLab job's script, run as the runner runs it, with the copier it pins."""
+    project = copy(aged_template, tmp_path / "service", generated_at, {"ci": "gitlab"})
+    job = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["template-update"]
+    shim = tmp_path / "bin" / "pip"
+    shim.parent.mkdir()
+    shim.write_text(PIP_SHIM)
+    shim.chmod(0o755)
+
+    proc = subprocess.run(
+        ["sh", "-e", "-c", "\n".join(job["script"])],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PATH": os.pathsep.join([str(shim.parent), str(Path(sys.executable).parent), os.environ["PATH"]]),
+            "COPIER_VERSION": importlib.metadata.version("copier"),
+        },
+        check=False,
+    )
+
+    if available:
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "Template version 2.0.0 is out; this service is at 1.0.0." in proc.stderr
+        assert "copier update --defaults" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Up to date with template version 2.0.0." in proc.stdout
+    assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]

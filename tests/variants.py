@@ -9,12 +9,15 @@ copier.yml puts it under test.
 from __future__ import annotations
 
 import itertools
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
+
+from covering import pairwise
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 COPIER_YML = TEMPLATE_ROOT / "copier.yml"
@@ -100,3 +103,38 @@ def variant_id(answers: dict[str, Any]) -> str:
     base = defaults()
     diff = [f"{k}={answers[k]}" for k in SHAPE_QUESTIONS if answers[k] != base[k]]
     return ",".join(diff) or "defaults"
+
+
+def pairwise_variants() -> list[dict[str, Any]]:
+    """A pairwise covering array of the available shape answers (covering.py), the default first:
+    every two answers of every two shape questions meet in at least one combination."""
+    base = defaults()
+    axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
+    return pairwise(axes, {name: base[name] for name in SHAPE_QUESTIONS})
+
+
+def reproduce_command(answers: dict[str, Any], destination: str = "/tmp/reproduce") -> str:
+    """The `copier copy` that renders this combination from the working tree."""
+    base = defaults()
+    data = " ".join(
+        f"--data {shlex.quote(f'{k}={answers[k]}')}" for k in SHAPE_QUESTIONS if answers[k] != base[k]
+    )
+    return " ".join(
+        filter(
+            None,
+            ["copier copy --vcs-ref HEAD --defaults", data, shlex.quote(str(TEMPLATE_ROOT)), destination],
+        )
+    )
+
+
+def combinations_summary(outcomes: dict[str, bool], known: dict[str, dict[str, Any]]) -> list[str]:
+    """What the end of a run says: combinations tried, passed and failed, and how to reproduce
+    each failure."""
+    failed = [vid for vid, ok in outcomes.items() if not ok]
+    lines = [
+        f"combinations: {len(outcomes)} tried, {len(outcomes) - len(failed)} passed, {len(failed)} failed"
+    ]
+    for vid in failed:
+        dst = "/tmp/" + (vid.replace("=", "-").replace(",", "_") or "defaults")
+        lines += [f"FAILED combination {vid}", f"  reproduce: {reproduce_command(known[vid], dst)}"]
+    return lines

@@ -26,6 +26,7 @@ import yaml
 from copier import run_copy, run_update
 
 from conftest import answers_of, commit_all, git, go, snapshot_into
+from tooling import quickstart
 from tooling.releases import releases, tag_releases
 from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
 
@@ -597,9 +598,10 @@ def test_moved_and_deleted_files_keep_user_edits(edited: bool, tmp_path: Path) -
 def test_quick_start_project_can_be_updated(tmp_path: Path) -> None:
     """The README's generate command records a template path that `copier update`, run in the
     project, can find again (a relative path would point into the project itself)."""
-    readme = (TEMPLATE_ROOT / "README.md").read_text()
-    command = next(line for line in readme.splitlines() if " copier copy " in line)
-    copy_command = command.split("&& ", 1)[1].replace("python3 ", f"{sys.executable} ", 1)
+    # The Quick start's copy, run with the copier under test (test_quickstart installs its own).
+    copy_command = quickstart.read().generate.rsplit("&& ", 1)[1]
+    assert copy_command.startswith(".venv/bin/copier copy "), copy_command
+    copy_command = copy_command.replace(".venv/bin/copier", f"{sys.executable} -m copier", 1)
     repo = new_template_repo(tmp_path / "template")
     commit_all(repo, "the current template")
     subprocess.run(copy_command, shell=True, cwd=repo, check=True, stdin=subprocess.DEVNULL)

@@ -16,7 +16,7 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-PYTHON_SOURCES = ("tests", "migrations", "bench", "noxfile.py")
+PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
 GO_TOOLS = (
     "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0",
     "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",

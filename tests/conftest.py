@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from variants import TEMPLATE_ROOT, variant_id, variants
+from tooling.variants import TEMPLATE_ROOT, variant_id, variants
 
 Render = Callable[[dict[str, Any]], Path]
 

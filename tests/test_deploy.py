@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.project import dockerfile_build_command, dockerfile_instructions
 from conftest import answers_of
+from tooling.dockerfile import dockerfile_build_command, dockerfile_instructions
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import yaml
 
-from variants import TEMPLATE_ROOT
+from tooling.variants import TEMPLATE_ROOT
 
 COPIER = str(Path(sys.executable).parent / "copier")
 CLEAR_LINE = "\x15"  # Ctrl-U: the prompt starts filled with the default

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
+from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
 
 # Jinja's tags, not Go's nested braces: {{ name }}, {{ x | filter }}, {% tag %}, {# comment #}.
 JINJA_LEFTOVER = re.compile(r"\{\{-?\s*[A-Za-z_][\w.]*\s*(\|[^}]*)?-?\}\}|\{%-?\s+\w|\w\s+-?%\}|\{#-?\s")

@@ -26,7 +26,7 @@ from copier import run_copy, run_update
 from packaging.version import InvalidVersion, Version
 
 from conftest import answers_of, go
-from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
+from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Tests",

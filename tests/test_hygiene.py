@@ -4,31 +4,16 @@ reach a project, a design document that names real paths, and Python in layers."
 from __future__ import annotations
 
 import ast
-import calendar
 import re
 import shutil
-import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import jinja2_ansible_filters.core_filters
 import pytest
 from copier import run_copy
 
-from conftest import answers_of
+from conftest import answers_of, year_clock
 from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, TEXT_QUESTIONS, defaults, questions
-
-
-def year_clock(monkeypatch: pytest.MonkeyPatch, year: int) -> None:
-    """Set the clock copier's `strftime` filter reads (it calls time.localtime()) to mid-`year`."""
-    epoch = calendar.timegm((year, 6, 15, 12, 0, 0))
-
-    def localtime(second: float | None = None) -> time.struct_time:
-        return time.localtime(epoch if second is None else second)
-
-    fake_time = SimpleNamespace(strftime=time.strftime, localtime=localtime)
-    monkeypatch.setattr(jinja2_ansible_filters.core_filters, "time", fake_time)
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -12,9 +12,10 @@ tests/test_hygiene.py fails until it is.
 
 Defaults and validators are rendered with the filters copier gives templates
 (jinja2-ansible-filters, a copier dependency) and copier.yml's `_envops`, with
-the answers before them as context. Copier's own variables (`_copier_conf`,
-`_external_data`, ...) are not provided: a default that uses one fails here
-with its name instead of rendering differently from copier, and
+the answers before them as context, and `_external_data` empty, as on a first
+copy. Copier's other variables (`_copier_conf`, ...) are not provided: a
+default that uses one fails here with its name instead of rendering
+differently from copier, and
 tests/test_hygiene.py compares these defaults with what `copier copy
 --defaults` records.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,8 +83,10 @@ def _environment() -> SandboxedEnvironment:
 
 
 def _render(template: str, context: dict[str, Any]) -> str:
+    # As on a first copy: `_external_data` files of the project (its answers file) are not there yet.
+    first_copy: dict[str, Any] = {"_external_data": defaultdict(dict)}
     try:
-        return _environment().from_string(template).render(context).strip()
+        return _environment().from_string(template).render({**first_copy, **context}).strip()
     except jinja2.UndefinedError as err:
         raise UnsupportedDefaultError(
             f"copier.yml renders {template!r} with a variable tooling/variants.py does not provide "

@@ -1,12 +1,13 @@
 """Task runner. `nox` (no arguments) runs the lint of the template's Python and the
 whole test suite; `nox -s bench` measures the generated service (CI runs it with
-`-- --quick`)."""
+`-- --quick`); `nox -s pins` reports pinned versions that have newer releases."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nox
@@ -17,6 +18,8 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
+# The versions the tests lint generated projects with; the generated workflow (and anything else
+# that names them) must pin the same (tooling/pins.py reads them here, tests/test_pins.py checks).
 GO_TOOLS = (
     "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0",
     "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
@@ -76,3 +79,11 @@ def bench(session: nox.Session) -> None:
             session.error(f"{tool} is required: {hint}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=False)
+def pins(session: nox.Session) -> None:
+    """Report the pinned versions (Python packages, nox, Go tools, the generated workflow's actions,
+    the generated go.mod) that have newer releases, read from the files that pin them. A registry
+    that cannot be reached is reported, not an error. Not a default session: it needs the network."""
+    session.run(sys.executable, "-m", "tooling.pins", external=True)

@@ -753,3 +753,40 @@ def test_a_new_default_reaches_new_projects_only(form: str, updated_keeps: int, 
     new = copy(repo, tmp_path / "new", "2.0.0", {})
     assert answers_of(new)["rate_limit_rps"] == 200
     assert "RATE_LIMIT_RPS=200\n" in (new / ".env.example").read_text()
+
+
+def before_the_year_was_an_answer(repo: Path) -> None:
+    """The template as it was before `copyright_year`: the LICENSE took the clock's year."""
+    config = repo / "copier.yml"
+    text = config.read_text()
+    start = text.index("\n# Recorded, never asked: the year of the first copy")
+    end = text.index("\ncopyright_year:", start)
+    end = text.find("\n\n", end)
+    config.write_text(text[:start] + ("\n" + text[end:].lstrip("\n") if end != -1 else "\n"))
+    for name in ("MIT.txt", "Apache-2.0.txt"):
+        replace_once(repo / "licenses" / name, "{{ copyright_year }}", '{{ "%Y" | strftime }}')
+
+
+@pytest.mark.parametrize(("data", "recorded"), [({}, 2031), ({"copyright_year": 2026}, 2026)])
+def test_update_from_before_the_year_was_an_answer(
+    data: dict[str, Any], recorded: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A project generated when the LICENSE took the clock's year keeps its LICENSE; the update
+    records the year it is given (CHANGELOG.md says to give the LICENSE's), or else its own."""
+    repo = new_template_repo(tmp_path / "template")
+    before_the_year_was_an_answer(repo)
+    assert "copyright_year" not in (repo / "copier.yml").read_text()
+    tag(repo, "1.0.0")
+    snapshot_into(repo)
+    tag(repo, "2.0.0")
+    year_clock(monkeypatch, 2026)
+    project = copy(repo, tmp_path / "service", "1.0.0", {})
+    license_text = (project / "LICENSE").read_text()
+    assert "Copyright (c) 2026 " in license_text
+
+    year_clock(monkeypatch, 2031)
+    update(project, **data)
+
+    assert answers_of(project)["copyright_year"] == recorded
+    assert (project / "LICENSE").read_text() == license_text
+    assert not conflicted_files(project)

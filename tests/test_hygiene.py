@@ -13,7 +13,15 @@ import pytest
 from copier import run_copy
 
 from conftest import answers_of, year_clock
-from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, TEXT_QUESTIONS, defaults, questions
+from tooling.variants import (
+    SHAPE_QUESTIONS,
+    TEMPLATE_ROOT,
+    TEXT_QUESTIONS,
+    UnsupportedDefaultError,
+    defaults,
+    questions,
+    render,
+)
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -159,6 +167,15 @@ def test_defaults_are_what_copier_records(tmp_path: Path) -> None:
     recorded = answers_of(copy_head(tmp_path / "p", {}))
     expected = defaults()
     assert {k: recorded[k] for k in expected} == expected
+
+
+def test_matrix_renders_defaults_with_copiers_filters_or_says_it_cannot() -> None:
+    assert render("{{ 'x' | regex_replace('x', 'y') }}-{{ 'a b' | to_json }}", {}) == 'y-"a b"'
+    # The documented changed-default pattern renders as on a first copy.
+    assert render("{{ 100 if _external_data.existing_answers else 200 }}", {}) == "200"
+    # Variables only copier provides are named, not rendered as empty.
+    with pytest.raises(UnsupportedDefaultError, match="_copier_conf"):
+        render("{{ _copier_conf.dst_path }}", {})
 
 
 # Python in layers: tests and bench share code through tooling/, never through each other. Only

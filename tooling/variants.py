@@ -82,7 +82,8 @@ def _environment() -> SandboxedEnvironment:
     )
 
 
-def _render(template: str, context: dict[str, Any]) -> str:
+def render(template: str, context: dict[str, Any]) -> str:
+    """A default or validator of copier.yml, rendered as copier renders it on a first copy."""
     # As on a first copy: `_external_data` files of the project (its answers file) are not there yet.
     first_copy: dict[str, Any] = {"_external_data": defaultdict(dict)}
     try:
@@ -107,7 +108,7 @@ def defaults() -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for name, q in questions().items():
         default = q.get("default")
-        answers[name] = _cast(q, _render(default, answers)) if isinstance(default, str) else default
+        answers[name] = _cast(q, render(default, answers)) if isinstance(default, str) else default
     return answers
 
 
@@ -118,14 +119,14 @@ def choices(name: str) -> list[Choice]:
     result: list[Choice] = []
     if q.get("type") == "bool" and "choices" not in q:
         for value in (True, False):
-            refusal = _render(q.get("validator", ""), {**context, name: value})
+            refusal = render(q.get("validator", ""), {**context, name: value})
             result.append(Choice(name, value, refusal))
         return result
     raw = q["choices"]
     items = raw.items() if isinstance(raw, dict) else ((c, c) for c in raw)
     for _label, spec in items:
         if isinstance(spec, dict):
-            result.append(Choice(name, spec["value"], _render(spec.get("validator", ""), context)))
+            result.append(Choice(name, spec["value"], render(spec.get("validator", ""), context)))
         else:
             result.append(Choice(name, spec, ""))
     return result

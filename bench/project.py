@@ -13,9 +13,7 @@ from typing import Any
 
 import yaml
 
-from tooling import variants
-from tooling.dockerfile import DockerfileError
-from tooling.dockerfile import dockerfile_build_command as _dockerfile_build_command
+from tooling import dockerfile, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,8 +107,8 @@ def dockerfile_build_command(project: Path, stamps: dict[str, str] = BUILD_ARGS)
     """The Dockerfile's `go build` line for a native build (tooling.dockerfile), stamped with the
     benchmark's build arguments unless told otherwise."""
     try:
-        return _dockerfile_build_command(project, stamps)
-    except (DockerfileError, subprocess.CalledProcessError) as err:
+        return dockerfile.dockerfile_build_command(project, stamps)
+    except (dockerfile.DockerfileError, subprocess.CalledProcessError) as err:
         raise BenchError(str(err)) from err
 
 

@@ -105,7 +105,7 @@ def test_editor_and_os_junk_is_not_rendered(tmp_path: Path) -> None:
 
 
 # A backticked name is read as a path of this repository when its first folder is one of the
-# repository's, when it ends in a folder slash or a known file extension.
+# repository's, or when it ends in a slash or a known file extension.
 PATH_SUFFIXES = (".py", ".md", ".yml", ".yaml", ".toml", ".go", ".jinja", ".txt", ".json", ".svg")
 JINJA_SPAN = re.compile(r"\{[{%#].*?[}%#]\}")
 

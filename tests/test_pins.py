@@ -37,8 +37,9 @@ def test_every_pin_is_read_from_its_place() -> None:
         s["uses"].split("@")[0] for job in workflow["jobs"].values() for s in job["steps"] if "uses" in s
     }
     assert actions == {p.name for p in pins.action_pins()}
-    go_mod = (pins.ROOT / pins.GO_MOD).read_text()
-    requirements = re.findall(r"^\s*(?:require )?(\S+\.\S+) v\S+", go_mod, flags=re.MULTILINE)
+    assert pins.GO_MOD in pins.go_mod_files()
+    go_mods = "".join((pins.ROOT / rel).read_text() for rel in pins.go_mod_files())
+    requirements = re.findall(r"^\s*(?:require )?(\S+\.\S+) v\S+", go_mods, flags=re.MULTILINE)
     assert set(requirements) == {p.name for p in pins.go_module_pins()}
     assert all(p.version for p in found.values())
 

@@ -107,24 +107,31 @@ def action_pins(root: Path = ROOT) -> list[Pin]:
 REQUIRE = re.compile(r"^(?:require\s+)?([\w.~/-]+\.[\w.~/-]+)\s+(v\S+)(\s*//\s*indirect)?\s*$")
 
 
+def go_mod_files(root: Path = ROOT) -> list[str]:
+    """The go.mod files the template renders (one per variant that has its own)."""
+    found = (root / "template").rglob("go.mod*")
+    return sorted(str(p.relative_to(root)) for p in found if p.name in ("go.mod", "go.mod.jinja"))
+
+
 def go_module_pins(root: Path = ROOT) -> list[Pin]:
-    """The requirements of the generated go.mod (direct and indirect)."""
+    """The requirements of every generated go.mod (direct and indirect)."""
     pins = []
-    in_block = False
-    for raw in _text(root, GO_MOD).splitlines():
-        line = raw.strip()
-        if line == "require (":
-            in_block = True
-            continue
-        if in_block and line == ")":
-            in_block = False
-            continue
-        if in_block or line.startswith("require "):
-            match = REQUIRE.match(line)
-            if match is None:
-                raise ValueError(f"{GO_MOD}: cannot read {line!r}")
-            note = "indirect" if match.group(3) else ""
-            pins.append(Pin(match.group(1), match.group(2), "go", GO_MOD, note))
+    for rel in go_mod_files(root):
+        in_block = False
+        for raw in _text(root, rel).splitlines():
+            line = raw.strip()
+            if line == "require (":
+                in_block = True
+                continue
+            if in_block and line == ")":
+                in_block = False
+                continue
+            if in_block or line.startswith("require "):
+                match = REQUIRE.match(line)
+                if match is None:
+                    raise ValueError(f"{rel}: cannot read {line!r}")
+                note = "indirect" if match.group(3) else ""
+                pins.append(Pin(match.group(1), match.group(2), "go", rel, note))
     return pins
 
 

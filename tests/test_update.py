@@ -790,3 +790,25 @@ def test_update_from_before_the_year_was_an_answer(
     assert answers_of(project)["copyright_year"] == recorded
     assert (project / "LICENSE").read_text() == license_text
     assert not conflicted_files(project)
+
+
+def test_question_defaults_do_not_see_the_operation(tmp_path: Path) -> None:
+    """Why docs/template-design.md tells a copy from an update by the answers file: the copier
+    this template pins gives `_copier_operation` to `_exclude`, tasks and migrations only, so a
+    default reading it takes the update branch on a first copy too. When this fails, copier gives
+    defaults the operation and the documented form can use it."""
+    repo = tmp_path / "template"
+    (repo / "template").mkdir(parents=True)
+    (repo / "copier.yml").write_text(
+        "_subdirectory: template\n"
+        "operation:\n"
+        "  type: str\n"
+        "  default: \"{{ _copier_operation | default('none') }}\"\n"
+    )
+    (repo / "template/operation.txt.jinja").write_text("{{ operation }}\n")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    tag(repo, "1.0.0")
+
+    run_copy(str(repo), tmp_path / "project", defaults=True, quiet=True)
+
+    assert (tmp_path / "project/operation.txt").read_text() == "none\n"

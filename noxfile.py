@@ -1,12 +1,13 @@
 """Task runner. `nox` (no arguments) runs the lint of the template's Python and the
 whole test suite; `nox -s bench` measures the generated service (CI runs it with
-`-- --quick`)."""
+`-- --quick`); `nox -s pins` reports pinned versions that have newer releases."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nox
@@ -108,3 +109,11 @@ def release_tags(session: nox.Session) -> None:
 
     created = tag_releases(Path.cwd())
     session.log(f"created tags: {', '.join(created)}" if created else "every release tag exists already")
+
+
+@nox.session(python=False)
+def pins(session: nox.Session) -> None:
+    """Report the pinned versions (Python packages, nox, Go tools, the generated workflow's actions,
+    the generated go.mod) that have newer releases, read from the files that pin them. A registry
+    that cannot be reached is reported, not an error. Not a default session: it needs the network."""
+    session.run(sys.executable, "-m", "tooling.pins", external=True)

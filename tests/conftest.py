@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import jinja2_ansible_filters.core_filters
 import pytest
 import yaml
 
-from variants import (
+from tooling.variants import (
     TEMPLATE_ROOT,
     combinations_summary,
     pairwise_variants,
@@ -115,6 +119,17 @@ def project(variant: dict[str, Any], render: Render) -> Path:
 
 def answers_of(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def year_clock(monkeypatch: pytest.MonkeyPatch, year: int) -> None:
+    """Set the clock copier's `strftime` filter reads (it calls time.localtime()) to mid-`year`."""
+    epoch = calendar.timegm((year, 6, 15, 12, 0, 0))
+
+    def localtime(second: float | None = None) -> time.struct_time:
+        return time.localtime(epoch if second is None else second)
+
+    fake_time = SimpleNamespace(strftime=time.strftime, localtime=localtime)
+    monkeypatch.setattr(jinja2_ansible_filters.core_filters, "time", fake_time)
 
 
 def go(project: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None) -> str:

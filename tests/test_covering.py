@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from covering import all_pairs, pairs_of, pairwise
-from variants import (
+from tooling.covering import all_pairs, pairs_of, pairwise
+from tooling.variants import (
     SHAPE_QUESTIONS,
     TEMPLATE_ROOT,
     choices,

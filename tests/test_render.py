@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import go
-from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
+from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
 
 # The render tier: cheap checks, so every combination of available answers takes them.
 pytestmark = pytest.mark.every_combination

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import test_render
-from bench.project import dockerfile_instructions
+from tooling.dockerfile import dockerfile_instructions
 from conftest import Render, answers_of
 
 BIN = Path(sys.executable).parent

@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
+from conftest import go
+from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
+
+# The render tier: cheap checks, so every combination of available answers takes them.
+pytestmark = pytest.mark.every_combination
 
 # Jinja's tags, not Go's nested braces: {{ name }}, {{ x | filter }}, {% tag %}, {# comment #}.
 JINJA_LEFTOVER = re.compile(r"\{\{-?\s*[A-Za-z_][\w.]*\s*(\|[^}]*)?-?\}\}|\{%-?\s+\w|\w\s+-?%\}|\{#-?\s")
@@ -63,6 +67,12 @@ def test_gofmt_clean(project: Path) -> None:
     assert out.stdout == "", f"not gofmt-clean: {out.stdout}"
 
 
+def test_go_mod_is_tidy(project: Path) -> None:
+    # go.mod and go.sum are exactly what `go mod tidy` leaves: `-diff` prints what it would
+    # change and exits 1 if anything.
+    go(project, "mod", "tidy", "-diff")
+
+
 def test_answers_file_records_the_answers(project: Path, variant: dict[str, Any]) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_src_path"]
@@ -85,15 +95,15 @@ def test_example_api_files_follow_the_answer(project: Path, variant: dict[str, A
         ("project_name", "-svc", "kebab-case"),
         ("project_name", "svc--api", "kebab-case"),
         ("project_name", "a" * 51, "at most 50"),
-        ("module_path", "github.com/acme/my service", "Go module path"),
-        ("module_path", "GitHub.com/acme/svc", "Go module path"),
-        ("module_path", "github.com/acme/svc/", "Go module path"),
-        ("module_path", "github.com//svc", "Go module path"),
+        ("module_path", "github.com/acme/my service", "the form github.com/acme/app"),
+        ("module_path", "GitHub.com/acme/svc", "the form github.com/acme/app"),
+        ("module_path", "github.com/acme/svc/", "the form github.com/acme/app"),
+        ("module_path", "github.com//svc", "the form github.com/acme/app"),
         ("go_version", "1.25", "1.26 or newer"),
         ("go_version", "go1.26", "MAJOR.MINOR"),
         ("go_version", "1.26.1", "MAJOR.MINOR"),
-        ("description", "  ", "must not be empty"),
-        ("copyright_holder", " ", "must not be empty"),
+        ("description", "  ", "write one sentence"),
+        ("copyright_holder", " ", "name a person or organization"),
     ],
 )
 def test_invalid_answers_are_refused(copie: Any, question: str, answer: str, message: str) -> None:

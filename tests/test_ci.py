@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 import test_render
-from tooling.dockerfile import dockerfile_instructions
 from conftest import Render, answers_of
+from tooling.dockerfile import dockerfile_instructions
 
 BIN = Path(sys.executable).parent
 CI_CHOICES = ("github", "gitlab", "none")

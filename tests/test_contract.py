@@ -431,7 +431,9 @@ def test_unknown_path_is_a_404_problem(service: Service) -> None:
 
 
 @pytest.mark.usefixtures("needs_example_api")
-@pytest.mark.parametrize(("method", "path"), [("DELETE", "/livez"), ("POST", "/readyz"), ("DELETE", "/version")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("DELETE", "/livez"), ("POST", "/readyz"), ("DELETE", "/version")]
+)
 def test_known_path_with_another_method_is_a_405_problem(service: Service, method: str, path: str) -> None:
     """A known path asked with a method it does not serve answers a 405 problem whose Allow lists GET."""
     resp = service.request(method, path)
@@ -528,10 +530,15 @@ def test_413_and_429_carry_the_route(launch: Launcher) -> None:
     limited = [r for r in answers if r.status == 429]
     assert limited, f"no 429 among 5 requests past a burst of 3: {[r.status for r in answers]}"
     svc.settle()
-    for rid, method, route, status in ((too_large_id, "POST", "/v1/notes", 413), (limited_id, "GET", "/version", 429)):
+    for rid, method, route, status in (
+        (too_large_id, "POST", "/v1/notes", 413),
+        (limited_id, "GET", "/version", 429),
+    ):
         records = [r for r in svc.access_records(rid) if r["status"] == status]
         assert records, f"no access-log record of the {status}: {svc.access_records(rid)}"
-        assert all(r["route"] == route for r in records), f"a {status} must be logged under {route}: {records}"
+        assert all(r["route"] == route for r in records), (
+            f"a {status} must be logged under {route}: {records}"
+        )
         count = svc.metrics().value("http_requests_total", method=method, route=route, code=str(status))
         assert count >= 1, f"http_requests_total{{method={method},route={route},code={status}}} = {count}"
 
@@ -584,7 +591,9 @@ def test_invalid_configuration_exits_2_naming_every_bad_variable(service_binary:
 
 def test_rate_limit_near_zero_is_refused(service_binary: Path) -> None:
     """RATE_LIMIT_RPS must be 0 (off) or a sane rate: 1e-10 stops the start with exit code 2."""
-    env = clean_env(RATE_LIMIT_RPS="1e-10", HTTP_ADDR=f"127.0.0.1:{free_port()}", ADMIN_ADDR=f"127.0.0.1:{free_port()}")
+    env = clean_env(
+        RATE_LIMIT_RPS="1e-10", HTTP_ADDR=f"127.0.0.1:{free_port()}", ADMIN_ADDR=f"127.0.0.1:{free_port()}"
+    )
     try:
         proc = subprocess.run(
             [str(service_binary)], env=env, capture_output=True, text=True, timeout=10, check=False

@@ -430,7 +430,6 @@ def test_unknown_path_is_a_404_problem(service: Service) -> None:
     assert_problem(service.get(missing_path()), 404)
 
 
-@pytest.mark.usefixtures("needs_example_api")
 @pytest.mark.parametrize(
     ("method", "path"), [("DELETE", "/livez"), ("POST", "/readyz"), ("DELETE", "/version")]
 )
@@ -442,6 +441,7 @@ def test_known_path_with_another_method_is_a_405_problem(service: Service, metho
     assert "GET" in allowed, f"Allow must list GET: {resp.describe()}"
 
 
+@pytest.mark.usefixtures("needs_example_api")
 def test_note_is_created_and_read_back(service: Service) -> None:
     """POST /v1/notes answers 201 with an id and a Location; GET of that location returns the note."""
     created = create_note(service)

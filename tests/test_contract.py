@@ -372,6 +372,10 @@ def test_metrics_expose_the_contracted_families(service: Service, answers: dict[
     for name in ("go_goroutines", "process_resident_memory_bytes"):
         assert metrics.samples(name), f"{name} is missing from /metrics"
 
+    evictions = metrics.family("http_rate_limit_evictions_total")
+    assert evictions is not None, "http_rate_limit_evictions_total is missing"
+    assert evictions.type == "counter", f"http_rate_limit_evictions_total must be a counter: {evictions}"
+
 
 def test_route_label_cardinality_is_bounded(launch: Launcher) -> None:
     """Requests to 200 random unknown paths add at most one route label value, never the raw path."""
@@ -426,6 +430,17 @@ def test_unknown_path_is_a_404_problem(service: Service) -> None:
     assert_problem(service.get(missing_path()), 404)
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("DELETE", "/livez"), ("POST", "/readyz"), ("DELETE", "/version")]
+)
+def test_known_path_with_another_method_is_a_405_problem(service: Service, method: str, path: str) -> None:
+    """A known path asked with a method it does not serve answers a 405 problem whose Allow lists GET."""
+    resp = service.request(method, path)
+    assert_problem(resp, 405)
+    allowed = {m.strip() for m in (resp.header("Allow") or "").split(",")}
+    assert "GET" in allowed, f"Allow must list GET: {resp.describe()}"
+
+
 @pytest.mark.usefixtures("needs_example_api")
 def test_note_is_created_and_read_back(service: Service) -> None:
     """POST /v1/notes answers 201 with an id and a Location; GET of that location returns the note."""
@@ -468,6 +483,21 @@ def test_bad_note_request_is_a_problem(service: Service, content_type: str, body
 
 
 @pytest.mark.usefixtures("needs_example_api")
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        pytest.param(b'{"title":"hi","title":"other","body":"x"}', "title", id="duplicate-key"),
+        pytest.param(b'{"TITLE":"hi","body":"x"}', "TITLE", id="case-variant-key"),
+    ],
+)
+def test_ambiguous_json_is_a_400_problem_naming_the_key(service: Service, body: bytes, key: str) -> None:
+    """A key given twice, or a field name in other letter case, is refused: 400 naming the key."""
+    resp = service.request("POST", "/v1/notes", body=body, headers={"Content-Type": "application/json"})
+    problem = assert_problem(resp, 400)
+    assert f'"{key}"' in str(problem.get("detail")), f"the problem must name the key {key!r}: {problem}"
+
+
+@pytest.mark.usefixtures("needs_example_api")
 def test_invalid_note_is_a_422_problem_naming_the_field(service: Service) -> None:
     """A note with an empty title answers 422 with an errors list naming the field "title"."""
     problem = assert_problem(service.post_json("/v1/notes", {"title": "", "body": "x"}), 422)
@@ -485,6 +515,33 @@ def test_oversized_body_is_a_413_problem(launch: Launcher) -> None:
     headers = {"Content-Type": "application/json"}
     assert_problem(svc.request("POST", "/v1/notes", body=body, headers=headers), 413)
     assert_problem(svc.request("POST", "/v1/notes", body=iter([body[:50], body[50:]]), headers=headers), 413)
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_413_and_429_carry_the_route(launch: Launcher) -> None:
+    """A 413 or 429 is logged and counted under the route it was sent to, not as unmatched."""
+    svc = launch(MAX_BODY_BYTES="64", RATE_LIMIT_RPS="1", RATE_LIMIT_BURST="3")
+    body = json.dumps({"title": "t" * 100, "body": "b" * 100}).encode()
+    too_large_id = new_request_id("large")
+    headers = {"Content-Type": "application/json", "X-Request-ID": too_large_id}
+    assert_problem(svc.request("POST", "/v1/notes", body=body, headers=headers), 413)
+    limited_id = ""
+    for _ in range(5):
+        rid = new_request_id("limited")
+        if svc.get("/version", headers={"X-Request-ID": rid}).status == 429:
+            limited_id = rid
+            break
+    assert limited_id, "no 429 among 5 requests past a burst of 3"
+    # The client is limited now: wait for the two records instead of settling with a request.
+    for rid, method, route, status in (
+        (too_large_id, "POST", "/v1/notes", 413),
+        (limited_id, "GET", "/version", 429),
+    ):
+        record = svc.wait_for_access(rid)
+        assert record["status"] == status, record
+        assert record["route"] == route, f"a {status} must be logged under {route}: {record}"
+        count = svc.metrics().value("http_requests_total", method=method, route=route, code=str(status))
+        assert count >= 1, f"http_requests_total{{method={method},route={route},code={status}}} = {count}"
 
 
 # -- 8: rate limiting ----------------------------------------------------------------------------------
@@ -531,6 +588,21 @@ def test_invalid_configuration_exits_2_naming_every_bad_variable(service_binary:
     assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     for name in ("HTTP_ADDR", "LOG_LEVEL", "RATE_LIMIT_BURST"):
         assert name in proc.stderr, f"stderr does not name {name}:\n{proc.stderr}"
+
+
+def test_rate_limit_near_zero_is_refused(service_binary: Path) -> None:
+    """RATE_LIMIT_RPS must be 0 (off) or a sane rate: 1e-10 stops the start with exit code 2."""
+    env = clean_env(
+        RATE_LIMIT_RPS="1e-10", HTTP_ADDR=f"127.0.0.1:{free_port()}", ADMIN_ADDR=f"127.0.0.1:{free_port()}"
+    )
+    try:
+        proc = subprocess.run(
+            [str(service_binary)], env=env, capture_output=True, text=True, timeout=10, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the service did not exit within 10s with RATE_LIMIT_RPS=1e-10: {exc.stderr!r}")
+    assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert "RATE_LIMIT_RPS" in proc.stderr, f"stderr does not name RATE_LIMIT_RPS:\n{proc.stderr}"
 
 
 # -- 10: healthcheck command ---------------------------------------------------------------------------

@@ -36,6 +36,10 @@ type Config struct {
 	MaxBodyBytes   int64   // MAX_BODY_BYTES: larger request bodies are refused with 413.
 }
 
+// minRateLimitRPS is the lowest rate limit accepted: one request every 1000
+// seconds.
+const minRateLimitRPS = 0.001
+
 // ValidationError lists every problem found in the configuration.
 type ValidationError struct {
 	Problems []string
@@ -72,6 +76,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if cfg.HTTPAddr != "" && cfg.HTTPAddr == cfg.AdminAddr {
 		r.problem("ADMIN_ADDR", cfg.AdminAddr, "must differ from HTTP_ADDR")
+	}
+	// A rate near zero is a typo more likely than a limit: it would tell
+	// clients to retry after centuries.
+	if cfg.RateLimitRPS > 0 && cfg.RateLimitRPS < minRateLimitRPS {
+		v, _ := r.lookup("RATE_LIMIT_RPS")
+		r.problem("RATE_LIMIT_RPS", v, fmt.Sprintf("must be 0 (no limit) or at least %g", minRateLimitRPS))
 	}
 	if len(r.problems) > 0 {
 		return Config{}, &ValidationError{Problems: r.problems}

@@ -97,6 +97,31 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestLoadRateLimitRPS(t *testing.T) {
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"0", true},
+		{"0.001", true},
+		{"250", true},
+		{"0.0009", false},
+		{"1e-10", false},
+		{"-1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			_, err := Load(env(map[string]string{"RATE_LIMIT_RPS": tt.value}))
+			if ok := err == nil; ok != tt.ok {
+				t.Fatalf("Load(RATE_LIMIT_RPS=%s) = %v, want ok = %v", tt.value, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "RATE_LIMIT_RPS") {
+				t.Fatalf("the problem does not name RATE_LIMIT_RPS: %v", err)
+			}
+		})
+	}
+}
+
 func TestLoadRejectsSharedListener(t *testing.T) {
 	_, err := Load(env(map[string]string{"HTTP_ADDR": ":7000", "ADMIN_ADDR": ":7000"}))
 	if err == nil || !strings.Contains(err.Error(), "ADMIN_ADDR") {

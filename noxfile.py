@@ -16,11 +16,9 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-PYTHON_SOURCES = ("tests", "migrations", "bench", "noxfile.py")
-GO_TOOLS = (
-    "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0",
-    "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
-)
+PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
+# golangci-lint is not here: each generated project installs the version its Makefile pins.
+GO_TOOLS = ("github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",)
 
 
 def go_bin_dir() -> Path:
@@ -32,7 +30,7 @@ def go_bin_dir() -> Path:
 
 
 def ensure_go_tool(session: nox.Session, package: str) -> None:
-    """Install a Go tool at the pinned version once per machine (golangci-lint takes minutes)."""
+    """Install a Go tool at the pinned version once per machine."""
     name = package.split("@")[0].rsplit("/", 1)[-1]
     version = package.split("@")[1].lstrip("v")
     exe = go_bin_dir() / name
@@ -76,3 +74,13 @@ def bench(session: nox.Session) -> None:
             session.error(f"{tool} is required: {hint}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def release_tags(session: nox.Session) -> None:
+    """Create the git tags of every release listed in releases.toml (for whoever publishes the
+    template: push them with `git push --tags`). Existing tags must name the listed commits."""
+    from tooling.releases import tag_releases
+
+    created = tag_releases(Path.cwd())
+    session.log(f"created tags: {', '.join(created)}" if created else "every release tag exists already")

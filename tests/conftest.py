@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,16 @@ import yaml
 from variants import TEMPLATE_ROOT, variant_id, variants
 
 Render = Callable[[dict[str, Any]], Path]
+
+# The tests commit in temporary repositories (generated projects, template versions); a fresh
+# machine may have no git identity.
+for _key, _value in {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@copier-go-service.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@copier-go-service.invalid",
+}.items():
+    os.environ.setdefault(_key, _value)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -73,3 +84,25 @@ def service_binary(project: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     out = tmp_path_factory.mktemp("bin") / name
     go(project, "build", "-trimpath", "-o", str(out), f"./cmd/{name}", env={"CGO_ENABLED": "0"})
     return out
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"git {' '.join(args)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "--all")
+    if git(repo, "status", "--porcelain"):
+        git(repo, "commit", "--quiet", "--no-verify", "-m", message)
+
+
+def snapshot_into(dst: Path) -> None:
+    """Copy the template as it is in the working tree (committed or not, ignored files left out)."""
+    listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for rel in filter(None, listed.split("\0")):
+        src = TEMPLATE_ROOT / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)

@@ -1,8 +1,11 @@
 """Every variant builds and passes its own checks right after `copier copy`: go build, go vet,
-go test -race, golangci-lint, and go.mod already tidy."""
+go test -race, `make lint` (golangci-lint at the version the project pins, installed by the
+project itself) and go.mod already tidy."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -30,16 +33,54 @@ def test_own_tests_pass_with_race_detector(project: Path) -> None:
     assert "ok " in out, out
 
 
-def test_golangci_lint_clean(project: Path) -> None:
-    proc = subprocess.run(
-        ["golangci-lint", "run", "./..."],
+def path_without(tool: str) -> str:
+    """PATH with every directory that holds `tool` left out."""
+    kept = [d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / tool).exists()]
+    path = os.pathsep.join(kept)
+    assert shutil.which(tool, path=path) is None
+    assert shutil.which("go", path=path), "go must stay on PATH"
+    return path
+
+
+def make_lint(project: Path) -> subprocess.CompletedProcess[str]:
+    """`make lint` on a machine whose only tool is Go."""
+    return subprocess.run(
+        ["make", "lint"],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=900,
+        env={**os.environ, "PATH": path_without("golangci-lint")},
         check=False,
     )
-    assert proc.returncode == 0, f"golangci-lint:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.fixture
+def own_copy(project: Path, tmp_path: Path) -> Path:
+    """A copy of the rendered project that a test may change (its tools land in .tools/)."""
+    return Path(shutil.copytree(project, tmp_path / project.name, symlinks=True))
+
+
+def test_make_lint_clean_with_only_go(own_copy: Path) -> None:
+    proc = make_lint(own_copy)
+    assert proc.returncode == 0, f"make lint:\n{proc.stdout}\n{proc.stderr}"
+    assert list((own_copy / ".tools").glob("golangci-lint-v*")), "make lint used a linter it did not install"
+
+
+@pytest.mark.parametrize(
+    ("leftover", "content"),
+    [
+        ("README.md", "<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n"),
+        (".env.example", ">>>>>>> after updating\n"),
+        ("Makefile.rej", "@@ -1 +1 @@\n"),
+    ],
+)
+def test_make_lint_fails_on_a_conflict_left_by_an_update(own_copy: Path, leftover: str, content: str) -> None:
+    with (own_copy / leftover).open("a") as f:
+        f.write(content)
+    proc = make_lint(own_copy)
+    assert proc.returncode != 0, f"make lint passed with a conflict left in {leftover}"
+    assert f"./{leftover}" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_other_name_and_module_path_build(render: Any) -> None:

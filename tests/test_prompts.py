@@ -1,16 +1,20 @@
-"""`copier copy` answered by a person at a real pseudo-terminal: bad answers are refused at the
-prompt with their reason, unfinished variants are greyed out and cannot be picked, and the answers
-given end up in the project."""
+"""`copier copy` answered by a person at a real pseudo-terminal of 80 columns: every help line and
+refusal fits, bad answers are refused at the prompt with how to fix them, unfinished variants are
+greyed out and cannot be picked, the answers given end up in the project, and the closing message
+says what to do next."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
+import jinja2
 import pexpect
+import pytest
 import yaml
 
-from variants import TEMPLATE_ROOT
+from variants import COPIER_YML, TEMPLATE_ROOT, defaults, questions
 
 COPIER = str(Path(sys.executable).parent / "copier")
 CLEAR_LINE = "\x15"  # Ctrl-U: the prompt starts filled with the default
@@ -24,7 +28,7 @@ def test_interactive_copy(tmp_path: Path) -> None:
         ["copy", "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(dst)],
         encoding="utf-8",
         timeout=30,
-        dimensions=(50, 250),
+        dimensions=(24, 80),
     )
     transcript = tmp_path / "transcript.log"
     with transcript.open("w") as log:
@@ -34,15 +38,16 @@ def test_interactive_copy(tmp_path: Path) -> None:
             child.expect_exact(prompt)
             child.send(keys + "\r")
 
-        answer("Name of the service", CLEAR_LINE + "Orders API")
-        child.expect_exact("must be kebab-case")
+        # Each refusal is expected whole: at 80 columns a longer one would be cut.
+        answer("Service name", CLEAR_LINE + "Orders API")
+        child.expect_exact("'project_name': use kebab-case, e.g. orders-api")
         child.send(CLEAR_LINE + "orders-api\r")
         answer("Go module path", CLEAR_LINE + "github.com/acme/orders api")
-        child.expect_exact("must be a Go module path")
+        child.expect_exact("'module_path': use the form github.com/acme/app")
         child.send(CLEAR_LINE + "example.com/shop/orders\r")
         answer("One sentence", CLEAR_LINE + "Takes orders.")
         answer("Go version", CLEAR_LINE + "1.21")
-        child.expect_exact("must be 1.26 or newer")
+        child.expect_exact("'go_version': use 1.26 or newer")
         child.send(CLEAR_LINE + "1.26\r")
         # The unfinished routers are listed with their reason and skipped by the cursor.
         child.expect_exact("chi (not yet available")
@@ -50,7 +55,7 @@ def test_interactive_copy(tmp_path: Path) -> None:
         for prompt in (
             "Structured logger",
             "Where configuration",
-            "Base of the runtime",
+            "Runtime image base",
             "Database",
             "Cache",
         ):
@@ -61,6 +66,9 @@ def test_interactive_copy(tmp_path: Path) -> None:
         answer("example resource")
         answer("License", DOWN)
         answer("Copyright holder", CLEAR_LINE + "Shop Ltd")
+        child.expect_exact("orders-api is ready. Next:")
+        for line in (f"cd {dst}", "make run", "make test", "README.md"):
+            child.expect_exact(line)
         child.expect(pexpect.EOF)
         child.close()
     assert child.exitstatus == 0, transcript.read_text()
@@ -75,3 +83,87 @@ def test_interactive_copy(tmp_path: Path) -> None:
     assert (dst / "cmd" / "orders-api" / "main.go").exists()
     assert "Shop Ltd" in (dst / "LICENSE").read_text()
     assert "Takes orders." in (dst / "README.md").read_text()
+
+
+# A copier prompt prints a question's help after a 3-column marker, and a refusal in one line
+# that the terminal cuts, after this prefix.
+TERMINAL_COLUMNS = 80
+HELP_COLUMNS = 72
+REFUSAL_PREFIX = "Validation error for question '{}': "
+
+# Answers each validated question must refuse; a validator without examples here fails the test.
+BAD_ANSWERS: dict[str, list[Any]] = {
+    "project_name": ["Orders API", "orders--api", "9lives", "a" * 51],
+    "module_path": ["github.com/acme/orders api", "github.com/acme/", "/acme"],
+    "description": ["", "   ", "two\nlines"],
+    "go_version": ["1.26.1", "go1.26", "1.21"],
+    "copyright_holder": ["", "  "],
+}
+
+
+def copier_jinja() -> jinja2.Environment:
+    """Jinja as copier configures it for copier.yml (its filters included)."""
+    return jinja2.Environment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
+
+
+@pytest.mark.parametrize("name", questions())
+def test_help_is_one_short_line(name: str) -> None:
+    help_text = questions()[name].get("help", "")
+    assert help_text, f"{name} has no help"
+    assert "\n" not in help_text.strip(), f"{name}'s help is more than one line"
+    assert len(help_text) <= HELP_COLUMNS, f"{name}'s help is {len(help_text)} > {HELP_COLUMNS} characters"
+
+
+def test_every_validator_has_bad_answers_to_try() -> None:
+    validated = {name for name, q in questions().items() if "validator" in q}
+    assert validated == set(BAD_ANSWERS), "keep BAD_ANSWERS in step with copier.yml's validators"
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"), [(name, answer) for name, answers in BAD_ANSWERS.items() for answer in answers]
+)
+def test_refusal_fits_one_terminal_line(name: str, answer: Any) -> None:
+    validator = questions()[name]["validator"]
+    message = copier_jinja().from_string(validator).render({**defaults(), name: answer}).strip()
+    assert message, f"{name}={answer!r} is accepted"
+    assert "\n" not in message, f"{name}'s refusal is more than one line: {message!r}"
+    line = REFUSAL_PREFIX.format(name) + message
+    assert len(line) <= TERMINAL_COLUMNS, f"cut at {TERMINAL_COLUMNS} columns: {line!r}"
+
+
+def test_good_answers_pass_the_validators() -> None:
+    context = defaults()
+    for name, q in questions().items():
+        if "validator" in q:
+            assert not copier_jinja().from_string(q["validator"]).render(context).strip(), name
+
+
+MESSAGE_AFTER_COPY = yaml.safe_load(COPIER_YML.read_text())["_message_after_copy"]
+
+
+@pytest.mark.parametrize(
+    ("src_path", "warned"),
+    [
+        ("gh:acme/copier-go-service", False),
+        ("gl:acme/copier-go-service", False),
+        ("https://github.com/acme/copier-go-service.git", False),
+        ("git@github.com:acme/copier-go-service.git", False),
+        ("ssh://git@example.com/acme/copier-go-service.git", False),
+        ("git+https://example.com/copier-go-service", False),
+        ("/home/me/copier-go-service", True),
+        ("../copier-go-service", True),
+        ("file:///home/me/copier-go-service", True),
+    ],
+)
+def test_message_after_copy(src_path: str, warned: bool) -> None:
+    context = {
+        **defaults(),
+        "_copier_answers": {"_src_path": src_path},
+        "_copier_conf": {"dst_path": "../orders-api"},
+    }
+    message = copier_jinja().from_string(MESSAGE_AFTER_COPY).render(context)
+    for line in ("    cd ../orders-api\n", "    make run ", "    make test ", "README.md"):
+        assert line in message, message
+    assert ("Warning: the template came from a local path" in message) is warned, message
+    ours = [line for line in message.splitlines() if src_path not in line]
+    assert all(len(line) <= TERMINAL_COLUMNS for line in ours), message

@@ -4,8 +4,9 @@ As copier's own suite does it, each test builds temporary git repositories of th
 tagged as versions, generates a project from an older version, commits it, makes the edits a
 team typically makes, updates, and checks that the edits survived, that the template's
 improvements arrived, that conflicts are marked, and that the project still builds and passes
-its tests. Versions come from two places: every release tag of this repository, and versions
-built here from the current template with known changes (the "aged" template).
+its tests. Versions come from two places: every release of this repository (releases.toml,
+tagged in a clone), and versions built here from the current template with known changes (the
+"aged" template).
 """
 
 from __future__ import annotations
@@ -23,17 +24,11 @@ from typing import Any
 import pytest
 import yaml
 from copier import run_copy, run_update
-from packaging.version import InvalidVersion, Version
 
-from conftest import answers_of, go
+from conftest import answers_of, commit_all, git, go, snapshot_into
+from tooling.releases import releases, tag_releases
 from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@copier-go-service.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@copier-go-service.invalid",
-}
 CONFLICT_START = "<<<<<<< before updating"
 CONFLICT_END = ">>>>>>> after updating"
 
@@ -124,30 +119,6 @@ UPDATE_CASES = {
 }
 
 
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **GIT_ENV}, check=False
-    )
-    assert proc.returncode == 0, f"git {' '.join(args)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "--all")
-    if git(repo, "status", "--porcelain"):
-        git(repo, "commit", "--quiet", "--no-verify", "-m", message)
-
-
-def snapshot_into(dst: Path) -> None:
-    """Copy the template as it is in the working tree (committed or not, ignored files left out)."""
-    listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    for rel in filter(None, listed.split("\0")):
-        src = TEMPLATE_ROOT / rel
-        if src.is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel)
-
-
 def new_template_repo(path: Path) -> Path:
     path.mkdir(parents=True)
     git(path, "init", "--quiet", "--initial-branch=main")
@@ -185,16 +156,9 @@ def aged_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def release_tags() -> list[str]:
-    """This repository's release tags (PEP 440), oldest first. A clone without tags has none,
-    and the aged template stands in."""
-    out = subprocess.run(["git", "tag", "--list"], cwd=TEMPLATE_ROOT, capture_output=True, text=True)
-    tags = []
-    for name in out.stdout.split():
-        try:
-            tags.append((Version(name), name))
-        except InvalidVersion:
-            continue
-    return [name for _, name in sorted(tags)]
+    """This repository's releases, oldest first, as releases.toml records them (a clone need not
+    carry the tags); an empty list is an error."""
+    return [release.version for release in releases()]
 
 
 def copy(template: Path, dst: Path, ref: str, answers: dict[str, Any]) -> Path:
@@ -362,17 +326,38 @@ def test_conflicts_as_rej_files(aged_template: Path, tmp_path: Path) -> None:
     assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted={"Makefile"})
 
 
-@pytest.mark.parametrize("answers", UPDATE_CASES.values(), ids=UPDATE_CASES.keys())
-@pytest.mark.parametrize("release", release_tags())
-def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_path: Path) -> None:
-    """From each release of this repository to the current template, with the user's edits."""
-    template = tmp_path / "template"
-    git(tmp_path, "clone", "--quiet", "--no-local", str(TEMPLATE_ROOT), str(template))
+def tagged_clone(template: Path) -> Path:
+    """A clone of this repository with the current template committed on top and every release
+    of releases.toml tagged, as a published template is."""
+    git(template.parent, "clone", "--quiet", "--no-local", str(TEMPLATE_ROOT), str(template))
     for rel in git(template, "ls-files", "-z").split("\0"):
         if rel:
             (template / rel).unlink()
     snapshot_into(template)
     commit_all(template, "the current template")
+    tag_releases(template)
+    return template
+
+
+def test_copy_from_a_tagged_clone_records_the_release(tmp_path: Path) -> None:
+    template = tagged_clone(tmp_path / "template")
+    newest = release_tags()[-1]
+    # Without --vcs-ref copier takes the newest release tag, as users of the published template get.
+    run_copy(str(template), tmp_path / "service", defaults=True, unsafe=True, quiet=True)
+    assert answers_of(tmp_path / "service")["_commit"] == newest
+
+
+def test_every_release_has_a_changelog_entry() -> None:
+    headings = re.findall(r"^## (\S+)", (TEMPLATE_ROOT / "CHANGELOG.md").read_text(), re.M)
+    for version in release_tags():
+        assert version in headings, f"release {version} has no CHANGELOG.md entry"
+
+
+@pytest.mark.parametrize("answers", UPDATE_CASES.values(), ids=UPDATE_CASES.keys())
+@pytest.mark.parametrize("release", release_tags())
+def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_path: Path) -> None:
+    """From each release of this repository to the current template, with the user's edits."""
+    template = tagged_clone(tmp_path / "template")
     project = copy(template, tmp_path / "service", release, answers)
     make_user_edits(project)
 
@@ -386,6 +371,29 @@ def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_pa
     assert_user_edits_survived(project)
     assert_matches_fresh_render(project, template, "HEAD", tmp_path, conflicted)
     assert_builds_and_passes(project)
+
+
+def test_pointing_src_path_at_the_moved_template(aged_template: Path, tmp_path: Path) -> None:
+    """The one edit the answers file allows (README, "Update it"): `_src_path` changed, in a commit
+    of its own, to where the template now lives; the next update fetches from there."""
+    project = copy(aged_template, tmp_path / "service", "1.0.0", {})
+    moved = tmp_path / "moved" / "copier-go-service"
+    git(tmp_path, "clone", "--quiet", "--no-local", str(aged_template), str(moved))
+    # A version only the moved template has.
+    (moved / "template/SECURITY.md").write_text("Report vulnerabilities privately.\n")
+    tag(moved, "2.1.0")
+    answers_file = project / ".copier-answers.yml"
+    assert "edit by hand, except `_src_path`" in answers_file.read_text()
+    replace_once(answers_file, f"_src_path: {aged_template}\n", f"_src_path: {moved}\n")
+    commit_all(project, "the template moved")
+
+    update(project)
+
+    answers = answers_of(project)
+    assert answers["_src_path"] == str(moved)
+    assert answers["_commit"] == "2.1.0"
+    assert (project / "SECURITY.md").exists()
+    assert not conflicted_files(project)
 
 
 def test_user_deleted_optional_files_stay_deleted(aged_template: Path, tmp_path: Path) -> None:

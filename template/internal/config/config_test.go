@@ -28,8 +28,8 @@ func TestLoadDefaults(t *testing.T) {
 		MaxHeaderBytes:     64 << 10,
 		ShutdownDrainDelay: 5 * time.Second,
 		ShutdownTimeout:    20 * time.Second,
-		ReadinessTimeout:   2 * time.Second,
 		ReadinessInterval:  2 * time.Second,
+		ReadinessTimeout:   2 * time.Second,
 		RateLimitRPS:       100,
 		RateLimitBurst:     200,
 		MaxBodyBytes:       1 << 20,
@@ -41,12 +41,13 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadOverrides(t *testing.T) {
 	cfg, err := Load(env(map[string]string{
-		"HTTP_ADDR":              "127.0.0.1:0",
-		"LOG_LEVEL":              "DEBUG",
-		"LOG_FORMAT":             "text",
-		"SHUTDOWN_DRAIN_DELAY":   "0s",
-		"RATE_LIMIT_RPS":         "0",
-		"MAX_BODY_BYTES":         " 512 ",
+		"HTTP_ADDR":            "127.0.0.1:0",
+		"LOG_LEVEL":            "DEBUG",
+		"LOG_FORMAT":           "text",
+		"SHUTDOWN_DRAIN_DELAY": "0s",
+		"RATE_LIMIT_RPS":       "0",
+		"MAX_BODY_BYTES":       " 512 ",
+
 		"HTTP_MAX_HEADER_BYTES":  "8192",
 		"CONTAINER_MEMORY_LIMIT": "268435456",
 	}))

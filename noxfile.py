@@ -1,22 +1,26 @@
 """Task runner. `nox` (no arguments) runs the lint of the template's Python and the
 whole test suite; `nox -s bench` measures the generated service (CI runs it with
-`-- --quick`)."""
+`-- --quick`); `nox -s pins` reports pinned versions that have newer releases."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests"]  # `nox -l` lists the others
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
+# Both cores (or up to four): each worker takes whole answer combinations, so each is rendered
+# and built once; Go's module and build caches are shared by all renders.
+XDIST = ("--numprocesses=auto", "--maxprocesses=4", "--dist=loadgroup")
 # golangci-lint is not here: each generated project installs the version its Makefile pins.
 GO_TOOLS = ("github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",)
 
@@ -50,17 +54,38 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *PYTHON_SOURCES)
 
 
-@nox.session(python="3.11")
-def tests(session: nox.Session) -> None:
-    """Every variant renders cleanly, builds, passes its own tests and lint, and honours the
-    runtime contract over real HTTP; bad answers are refused at the prompt."""
+def pytest(session: nox.Session, *args: str) -> None:
+    """Install what the tests need, pinned, and run pytest on both cores."""
     if shutil.which("go") is None:
         session.error("Go is required: https://go.dev/dl/")
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     for package in GO_TOOLS:
         ensure_go_tool(session, package)
     env = {"PATH": f"{go_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"}
-    session.run("pytest", *session.posargs, env=env)
+    session.run("pytest", *XDIST, *args, *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """Tiers 1+2 and the rest: all combinations rendered, a pairwise set built, linted, run.
+
+    Every combination of available answers renders cleanly (no Jinja left, gofmt, go.mod tidy,
+    answers recorded); a pairwise covering array of them builds, passes its own tests and lint,
+    builds as its Dockerfile says and honours the runtime contract over real HTTP; bad answers
+    are refused at the prompt; updates keep users' work."""
+    pytest(session)
+
+
+@nox.session(python="3.11")
+def render_all(session: nox.Session) -> None:
+    """Tier 1 alone: every combination of available answers rendered and checked, nothing built."""
+    pytest(session, "-m", "every_combination")
+
+
+@nox.session(python="3.11")
+def matrix(session: nox.Session) -> None:
+    """Tier 3 (not in CI): every check on every combination of available answers."""
+    pytest(session, "--combinations=all")
 
 
 @nox.session(python="3.11")
@@ -84,3 +109,11 @@ def release_tags(session: nox.Session) -> None:
 
     created = tag_releases(Path.cwd())
     session.log(f"created tags: {', '.join(created)}" if created else "every release tag exists already")
+
+
+@nox.session(python=False)
+def pins(session: nox.Session) -> None:
+    """Report the pinned versions (Python packages, nox, Go tools, the generated workflow's actions,
+    the generated go.mod) that have newer releases, read from the files that pin them. A registry
+    that cannot be reached is reported, not an error. Not a default session: it needs the network."""
+    session.run(sys.executable, "-m", "tooling.pins", external=True)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import re
 import shlex
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
+
+from tooling import dockerfile, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,25 +30,6 @@ class BenchError(RuntimeError):
     """A measurement could not be made."""
 
 
-def _load_variants() -> ModuleType:
-    # tests/variants.py reads copier.yml's choices; the benchmark uses the same reading, so a variant
-    # whose validator is removed is benchmarked too.
-    path = ROOT / "tests" / "variants.py"
-    loaded = sys.modules.get("variants")
-    if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path:
-        return loaded  # already imported, by the tests
-    spec = importlib.util.spec_from_file_location("variants", path)
-    if spec is None or spec.loader is None:
-        raise BenchError("cannot load tests/variants.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-VARIANTS = _load_variants()
-
-
 @dataclass(frozen=True)
 class Variant:
     """One set of answers to benchmark."""
@@ -58,7 +38,7 @@ class Variant:
 
     @property
     def id(self) -> str:
-        ident: str = VARIANTS.variant_id(self.answers)
+        ident: str = variants.variant_id(self.answers)
         return ident
 
     def data_args(self) -> list[str]:
@@ -71,17 +51,17 @@ class Variant:
 
 def bench_variants() -> list[Variant]:
     """The default answers first, then each available choice of the compared questions alone."""
-    base = {name: VARIANTS.defaults()[name] for name in VARIANTS.SHAPE_QUESTIONS}
+    base = {name: variants.defaults()[name] for name in variants.SHAPE_QUESTIONS}
     result = [Variant(base)]
     for name in COMPARED_QUESTIONS:
-        for choice in VARIANTS.choices(name):
+        for choice in variants.choices(name):
             if choice.available and choice.value != base[name]:
                 result.append(Variant({**base, name: choice.value}))
     return result
 
 
 def available_choices(question: str) -> list[Any]:
-    return [c.value for c in VARIANTS.choices(question) if c.available]
+    return [c.value for c in variants.choices(question) if c.available]
 
 
 def run(
@@ -123,48 +103,13 @@ def answers_of(project: Path) -> dict[str, Any]:
     return answers
 
 
-def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    logical: list[str] = []
-    pending = ""
-    for line in path.read_text().splitlines():
-        if not pending and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
-    pairs: list[tuple[str, str]] = []
-    for text in logical:
-        kind, _, rest = text.strip().partition(" ")
-        pairs.append((kind.upper(), rest.strip()))
-    return pairs
-
-
 def dockerfile_build_command(project: Path, stamps: dict[str, str] = BUILD_ARGS) -> str:
-    """The Dockerfile's `go build` RUN line with its ARGs substituted for a native build, the build
-    stamps (VERSION, COMMIT, DATE) taken from stamps, writing to /out/ as in the image: the caller
-    redirects that."""
-    steps = dockerfile_instructions(project / "Dockerfile")
-    args: dict[str, str] = {}
-    for kind, rest in steps:
-        if kind == "ARG" and "=" in rest:
-            name, value = rest.split("=", 1)
-            args[name] = value
-    # What `docker buildx` passes on a native build.
-    goenv = run(["go", "env", "GOOS", "GOARCH"], project).split()
-    args.update(TARGETOS=goenv[0], TARGETARCH=goenv[1], **stamps)
-    builds = [rest for kind, rest in steps if kind == "RUN" and "go build" in rest]
-    if len(builds) != 1:
-        raise BenchError(f"expected one `go build` RUN line in the Dockerfile, found {len(builds)}")
-
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(1) not in args:
-            raise BenchError(f"the Dockerfile's build line uses ${{{match.group(1)}}}, which has no value")
-        return args[match.group(1)]
-
-    return re.sub(r"\$\{(\w+)\}", substitute, builds[0])
+    """The Dockerfile's `go build` line for a native build (tooling.dockerfile), stamped with the
+    benchmark's build arguments unless told otherwise."""
+    try:
+        return dockerfile.dockerfile_build_command(project, stamps)
+    except (dockerfile.DockerfileError, subprocess.CalledProcessError) as err:
+        raise BenchError(str(err)) from err
 
 
 def build_service(project: Path, out_dir: Path) -> tuple[Path, str]:

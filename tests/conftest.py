@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import jinja2_ansible_filters.core_filters
 import pytest
 import yaml
 
-from variants import TEMPLATE_ROOT, variant_id, variants
+from tooling.variants import (
+    TEMPLATE_ROOT,
+    combinations_summary,
+    pairwise_variants,
+    variant_id,
+    variants,
+)
 
 Render = Callable[[dict[str, Any]], Path]
 
@@ -27,11 +37,61 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 
+class CombinationReport:
+    """Says at the end of a run which answer combinations passed, and how to reproduce each one
+    that failed."""
+
+    def __init__(self) -> None:
+        self.known = {variant_id(v): v for v in variants()}
+        self.outcomes: dict[str, bool] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # The combination travels in the report (from pytest-xdist's workers too).
+        vid = dict(report.user_properties).get("combination")
+        if vid is not None and not report.skipped:
+            self.outcomes[vid] = self.outcomes.get(vid, True) and not report.failed
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.outcomes:
+            terminalreporter.section("answer combinations")
+            for line in combinations_summary(self.outcomes, self.known):
+                terminalreporter.write_line(line)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--combinations",
+        choices=("pairwise", "all"),
+        default="pairwise",
+        help="which answer combinations the build and runtime tests take: a pairwise covering array "
+        "(default) or every combination; tests marked every_combination always take every one",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(CombinationReport(), "combination-report")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Every test that takes `variant` runs once per available combination of
-    # answers, as copier.yml defines them.
+    # Every test that takes `variant` runs once per combination of available answers, as
+    # copier.yml defines them: every combination for the render tests, a pairwise covering array
+    # for the ones that build and run the service (all of them with --combinations=all).
     if "variant" in metafunc.fixturenames:
-        metafunc.parametrize("variant", variants(), ids=variant_id, scope="session")
+        every = metafunc.config.getoption("combinations") == "all"
+        every = every or metafunc.definition.get_closest_marker("every_combination") is not None
+        combos = variants() if every else pairwise_variants()
+        metafunc.parametrize("variant", combos, ids=variant_id, scope="session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "variant" in callspec.params:
+            vid = variant_id(callspec.params["variant"])
+            item.user_properties.append(("combination", vid))
+            # With pytest-xdist's --dist loadgroup one worker takes every test of a combination,
+            # so that the combination is rendered and built once.
+            item.add_marker(pytest.mark.xdist_group(vid))
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +119,17 @@ def project(variant: dict[str, Any], render: Render) -> Path:
 
 def answers_of(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def year_clock(monkeypatch: pytest.MonkeyPatch, year: int) -> None:
+    """Set the clock copier's `strftime` filter reads (it calls time.localtime()) to mid-`year`."""
+    epoch = calendar.timegm((year, 6, 15, 12, 0, 0))
+
+    def localtime(second: float | None = None) -> time.struct_time:
+        return time.localtime(epoch if second is None else second)
+
+    fake_time = SimpleNamespace(strftime=time.strftime, localtime=localtime)
+    monkeypatch.setattr(jinja2_ansible_filters.core_filters, "time", fake_time)
 
 
 def go(project: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None) -> str:

@@ -17,7 +17,7 @@ from bench.measure import LoadResult, Run, Settings, VariantResult
 from bench.project import BenchError, Variant
 from bench.server import Counters, RequestCost
 from conftest import Render
-from variants import SHAPE_QUESTIONS, choices, defaults
+from tooling.variants import SHAPE_QUESTIONS, choices, defaults
 
 GO_TEST_OUTPUT = """\
 goos: linux

@@ -7,7 +7,17 @@ from typing import Any
 
 import pytest
 
-from covering import all_pairs, pairs_of, pairwise
+from tooling.covering import all_pairs, pairs_of, pairwise
+from tooling.variants import (
+    SHAPE_QUESTIONS,
+    TEMPLATE_ROOT,
+    choices,
+    combinations_summary,
+    defaults,
+    pairwise_variants,
+    variant_id,
+    variants,
+)
 
 # The answer space once every announced variant is available: 4 routers x 3 loggers x 3 config
 # backends x 3 bases x database x cache x worker x example API = 1,728 combinations.
@@ -79,3 +89,35 @@ def test_a_first_row_outside_the_axes_is_refused(axis: str, value: Any) -> None:
     first = {"a": 1, "b": "x", axis: value}
     with pytest.raises(ValueError, match=axis):
         pairwise(axes, first)
+
+
+def test_copier_yml_pairwise_set() -> None:
+    """The set the build and runtime tests take: the defaults first, only available answers,
+    every pair of them covered."""
+    rows = pairwise_variants()
+    assert rows[0] == {name: defaults()[name] for name in SHAPE_QUESTIONS}
+    every = variants()
+    assert all(row in every for row in rows)
+    axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
+    assert covered(rows, axes) == 1.0
+
+
+def test_summary_names_each_failure_with_its_reproduce_command() -> None:
+    known = {variant_id(v): v for v in variants()}
+    broken = variant_id(variants()[-1])
+    outcomes = {vid: vid != broken for vid in known}
+    lines = combinations_summary(outcomes, known)
+    assert lines[0] == f"combinations: {len(known)} tried, {len(known) - 1} passed, 1 failed"
+    assert lines[1] == f"FAILED combination {broken}"
+    command = lines[2].removeprefix("  reproduce: ")
+    assert command.startswith("copier copy --vcs-ref HEAD --defaults ")
+    for answer in broken.split(","):
+        if answer != "defaults":
+            assert f"--data {answer}" in command
+    assert str(TEMPLATE_ROOT) in command
+
+
+def test_summary_of_a_green_run() -> None:
+    known = {variant_id(v): v for v in variants()}
+    lines = combinations_summary(dict.fromkeys(known, True), known)
+    assert lines == [f"combinations: {len(known)} tried, {len(known)} passed, 0 failed"]

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from elftools.elf.elffile import ELFFile
 
-from bench.project import dockerfile_build_command, dockerfile_instructions
 from conftest import answers_of
+from tooling.dockerfile import dockerfile_build_command, dockerfile_instructions
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import pexpect
 import pytest
 import yaml
 
-from variants import COPIER_YML, TEMPLATE_ROOT, defaults, questions
+from tooling.variants import COPIER_YML, TEMPLATE_ROOT, defaults, questions
 
 COPIER = str(Path(sys.executable).parent / "copier")
 CLEAR_LINE = "\x15"  # Ctrl-U: the prompt starts filled with the default
@@ -98,6 +98,7 @@ BAD_ANSWERS: dict[str, list[Any]] = {
     "description": ["", "   ", "two\nlines"],
     "go_version": ["1.26.1", "go1.26", "1.21"],
     "copyright_holder": ["", "  "],
+    "copyright_year": [1969, 10000],
 }
 
 

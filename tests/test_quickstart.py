@@ -20,7 +20,7 @@ import yaml
 
 from conftest import commit_all, git, snapshot_into
 from tooling import quickstart
-from variants import TEMPLATE_ROOT
+from tooling.variants import TEMPLATE_ROOT
 
 pytestmark = pytest.mark.slow
 

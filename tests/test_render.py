@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
+from conftest import go
+from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, Choice, choices, defaults, refused_choices
+
+# The render tier: cheap checks, so every combination of available answers takes them.
+pytestmark = pytest.mark.every_combination
 
 # Jinja's tags, not Go's nested braces: {{ name }}, {{ x | filter }}, {% tag %}, {# comment #}.
 JINJA_LEFTOVER = re.compile(r"\{\{-?\s*[A-Za-z_][\w.]*\s*(\|[^}]*)?-?\}\}|\{%-?\s+\w|\w\s+-?%\}|\{#-?\s")
@@ -60,6 +64,12 @@ def test_whitespace_reads_hand_written(project: Path) -> None:
 def test_gofmt_clean(project: Path) -> None:
     out = subprocess.run(["gofmt", "-l", "."], cwd=project, capture_output=True, text=True, check=True)
     assert out.stdout == "", f"not gofmt-clean: {out.stdout}"
+
+
+def test_go_mod_is_tidy(project: Path) -> None:
+    # go.mod and go.sum are exactly what `go mod tidy` leaves: `-diff` prints what it would
+    # change and exits 1 if anything.
+    go(project, "mod", "tidy", "-diff")
 
 
 def test_answers_file_records_the_answers(project: Path, variant: dict[str, Any]) -> None:

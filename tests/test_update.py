@@ -17,17 +17,20 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from copier import run_copy, run_update
+from copier import run_copy, run_recopy, run_update
 
-from conftest import answers_of, commit_all, git, go, snapshot_into
+from conftest import answers_of, commit_all, git, go, snapshot_into, year_clock
+from tooling import quickstart
 from tooling.releases import releases, tag_releases
-from variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
+from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
 
 CONFLICT_START = "<<<<<<< before updating"
 CONFLICT_END = ">>>>>>> after updating"
@@ -42,7 +45,11 @@ USER_DEFAULT_EDITS = {
     "internal/config/config_test.go": ("RateLimitRPS:       100,", "RateLimitRPS:       250,"),
     ".env.example": ("RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS=250\n"),
 }
-USER_EDITED = {"Makefile", "internal/server/routes.go", "go.mod", "go.sum", *USER_DEFAULT_EDITS}
+# What `kustomize edit set image NAME=REGISTRY/NAME:TAG` changes, as the generated README says to run.
+KUSTOMIZATION = "deploy/kubernetes/kustomization.yaml"
+USER_IMAGE = "    newName: registry.example.com/{name}\n    newTag: 1.4.2\n"
+USER_EDITED = {"Makefile", "internal/server/routes.go", "go.mod", "go.sum", KUSTOMIZATION}
+USER_EDITED |= set(USER_DEFAULT_EDITS)
 GREET_GO = """\
 // Package greet says hello.
 package greet
@@ -105,6 +112,12 @@ AGING = (
     Aging("template/.dockerignore", "", None),
     # A change to a file users may delete.
     Aging("template/docker-compose.yml.jinja", "read_only: true", "read_only: false"),
+    # A change to the kustomization, whose image lines users set: must merge cleanly.
+    Aging(
+        "template/deploy/kubernetes/kustomization.yaml.jinja",
+        " (set the image with `kustomize edit set image`).\n",
+        "\n",
+    ),
 )
 
 # Answer combinations the update tests run with: the defaults and two others.
@@ -205,6 +218,8 @@ def make_user_edits(project: Path) -> None:
     replace_once(routes, version_route, version_route + USER_ROUTE)
     for rel, (old, new) in USER_DEFAULT_EDITS.items():
         replace_once(project / rel, old, new)
+    name = answers_of(project)["project_name"]
+    replace_once(project / KUSTOMIZATION, "    newTag: dev\n", USER_IMAGE.format(name=name))
     makefile = project / "Makefile"
     lines = makefile.read_text().split("\n")
     recipe = lines.index(next(line for line in lines if line.startswith("test:"))) + 1
@@ -212,7 +227,7 @@ def make_user_edits(project: Path) -> None:
     makefile.write_text("\n".join(lines))
     go(project, "get", "github.com/google/uuid@v1.6.0")
     go(project, "mod", "tidy")
-    commit_all(project, "add a hello endpoint, raise the rate limit, shuffle tests")
+    commit_all(project, "add a hello endpoint, raise the rate limit, shuffle tests, set the image")
 
 
 def assert_user_edits_survived(project: Path) -> None:
@@ -224,6 +239,8 @@ def assert_user_edits_survived(project: Path) -> None:
     for rel, (_, new) in USER_DEFAULT_EDITS.items():
         assert new in (project / rel).read_text(), f"{rel} lost the changed default"
     assert USER_TEST_LINE in (project / "Makefile").read_text()
+    image = USER_IMAGE.format(name=answers_of(project)["project_name"])
+    assert image in (project / KUSTOMIZATION).read_text(), "the image set with kustomize was lost"
     assert USER_DEPENDENCY in (project / "go.mod").read_text()
     assert "github.com/google/uuid v1.6.0 h1:" in (project / "go.sum").read_text()
 
@@ -303,9 +320,10 @@ def test_update_keeps_user_work_and_brings_improvements(
     ours, theirs = makefile.split(CONFLICT_START, 1)[1].split(CONFLICT_END, 1)[0].split("=======")
     assert USER_TEST_LINE in ours, makefile
     assert "\tgo test -race ./..." in theirs, makefile
-    # The template's change to config.go merged with the user's.
+    # The template's changes to config.go and the kustomization merged with the user's.
     config = (project / "internal/config/config.go").read_text()
     assert "// Load reads the configuration through getenv" in config
+    assert "kustomize edit set image" in (project / KUSTOMIZATION).read_text()
     assert_user_edits_survived(project)
     assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted={"Makefile"})
     assert_builds_and_passes(project)
@@ -597,9 +615,10 @@ def test_moved_and_deleted_files_keep_user_edits(edited: bool, tmp_path: Path) -
 def test_quick_start_project_can_be_updated(tmp_path: Path) -> None:
     """The README's generate command records a template path that `copier update`, run in the
     project, can find again (a relative path would point into the project itself)."""
-    readme = (TEMPLATE_ROOT / "README.md").read_text()
-    command = next(line for line in readme.splitlines() if " copier copy " in line)
-    copy_command = command.split("&& ", 1)[1].replace("python3 ", f"{sys.executable} ", 1)
+    # The Quick start's copy, run with the copier under test (test_quickstart installs its own).
+    copy_command = quickstart.read().generate.rsplit("&& ", 1)[1]
+    assert copy_command.startswith(".venv/bin/copier copy "), copy_command
+    copy_command = copy_command.replace(".venv/bin/copier", f"{sys.executable} -m copier", 1)
     repo = new_template_repo(tmp_path / "template")
     commit_all(repo, "the current template")
     subprocess.run(copy_command, shell=True, cwd=repo, check=True, stdin=subprocess.DEVNULL)
@@ -666,3 +685,140 @@ def test_weekly_job_sees_a_newer_template_version(
     assert found == {"available": available, "current": generated_at, "latest": "2.0.0"}
     assert job["if"] == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
     assert "schedule" in workflow[True], "the workflow has no schedule"  # YAML reads `on:` as True
+
+
+def two_versions(repo: Path, change: Callable[[Path], None]) -> Path:
+    """Tag the current template 1.0.0, apply `change`, tag 2.0.0."""
+    new_template_repo(repo)
+    tag(repo, "1.0.0")
+    change(repo)
+    tag(repo, "2.0.0")
+    return repo
+
+
+def add_security_policy(repo: Path) -> None:
+    (repo / "template/SECURITY.md").write_text("Report vulnerabilities privately.\n")
+
+
+def test_update_and_recopy_keep_the_copyright_year(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The LICENSE's year is the first copy's: a later update or recopy does not move it."""
+    repo = two_versions(tmp_path / "template", add_security_policy)
+    year_clock(monkeypatch, 2026)
+    project = copy(repo, tmp_path / "service", "1.0.0", {"license": "Apache-2.0"})
+    license_text = (project / "LICENSE").read_text()
+    assert "Copyright 2026 The my-service authors" in license_text
+
+    year_clock(monkeypatch, 2031)
+    update(project)
+
+    assert answers_of(project)["_commit"] == "2.0.0"
+    assert answers_of(project)["copyright_year"] == 2026
+    assert (project / "LICENSE").read_text() == license_text
+    assert not conflicted_files(project)
+    commit_all(project, "update to 2.0.0")
+
+    run_recopy(project, defaults=True, overwrite=True, unsafe=True, quiet=True)
+
+    assert answers_of(project)["copyright_year"] == 2026
+    assert git(project, "status", "--porcelain") == "", "the recopy changed the project"
+
+
+def design_doc_yaml(containing: str) -> str:
+    doc = (TEMPLATE_ROOT / "docs/template-design.md").read_text()
+    blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", doc, flags=re.MULTILINE | re.DOTALL)
+    found = [textwrap.dedent(b) for b in blocks if containing in b]
+    assert len(found) == 1, f"docs/template-design.md has {len(found)} yaml blocks with {containing!r}"
+    return found[0]
+
+
+# A version that adds a question with a plain new default: what the pattern avoids.
+PLAIN_NEW_DEFAULT = """
+rate_limit_rps:
+  type: int
+  default: 200
+"""
+
+
+@pytest.mark.parametrize(("form", "updated_keeps"), [("documented", 100), ("plain", 200)])
+def test_a_new_default_reaches_new_projects_only(form: str, updated_keeps: int, tmp_path: Path) -> None:
+    """Version 2.0.0 turns the example rate limit of .env.example (100 in 1.0.0) into a question
+    whose default is 200. With the form docs/template-design.md gives, an updated project keeps
+    100 and a new one gets 200; with a plain default the update would change the project."""
+    question = design_doc_yaml("_external_data") if form == "documented" else PLAIN_NEW_DEFAULT
+
+    def make_rate_a_question(repo: Path) -> None:
+        with (repo / "copier.yml").open("a") as f:
+            f.write("\n" + question)
+        env = repo / "template/.env.example"
+        replace_once(env, "RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS={{ rate_limit_rps }}\n")
+        env.rename(env.with_name(".env.example.jinja"))
+
+    repo = two_versions(tmp_path / "template", make_rate_a_question)
+    existing = copy(repo, tmp_path / "existing", "1.0.0", {})
+
+    update(existing)
+
+    assert answers_of(existing)["rate_limit_rps"] == updated_keeps
+    assert f"RATE_LIMIT_RPS={updated_keeps}\n" in (existing / ".env.example").read_text()
+    new = copy(repo, tmp_path / "new", "2.0.0", {})
+    assert answers_of(new)["rate_limit_rps"] == 200
+    assert "RATE_LIMIT_RPS=200\n" in (new / ".env.example").read_text()
+
+
+def before_the_year_was_an_answer(repo: Path) -> None:
+    """The template as it was before `copyright_year`: the LICENSE took the clock's year."""
+    config = repo / "copier.yml"
+    text = config.read_text()
+    start = text.index("\n# Recorded, never asked: the year of the first copy")
+    end = text.index("\ncopyright_year:", start)
+    end = text.find("\n\n", end)
+    config.write_text(text[:start] + ("\n" + text[end:].lstrip("\n") if end != -1 else "\n"))
+    for name in ("MIT.txt", "Apache-2.0.txt"):
+        replace_once(repo / "licenses" / name, "{{ copyright_year }}", '{{ "%Y" | strftime }}')
+
+
+@pytest.mark.parametrize(("data", "recorded"), [({}, 2031), ({"copyright_year": 2026}, 2026)])
+def test_update_from_before_the_year_was_an_answer(
+    data: dict[str, Any], recorded: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A project generated when the LICENSE took the clock's year keeps its LICENSE; the update
+    records the year it is given (CHANGELOG.md says to give the LICENSE's), or else its own."""
+    repo = new_template_repo(tmp_path / "template")
+    before_the_year_was_an_answer(repo)
+    assert "copyright_year" not in (repo / "copier.yml").read_text()
+    tag(repo, "1.0.0")
+    snapshot_into(repo)
+    tag(repo, "2.0.0")
+    year_clock(monkeypatch, 2026)
+    project = copy(repo, tmp_path / "service", "1.0.0", {})
+    license_text = (project / "LICENSE").read_text()
+    assert "Copyright (c) 2026 " in license_text
+
+    year_clock(monkeypatch, 2031)
+    update(project, **data)
+
+    assert answers_of(project)["copyright_year"] == recorded
+    assert (project / "LICENSE").read_text() == license_text
+    assert not conflicted_files(project)
+
+
+def test_question_defaults_do_not_see_the_operation(tmp_path: Path) -> None:
+    """Why docs/template-design.md tells a copy from an update by the answers file: the copier
+    this template pins gives `_copier_operation` to `_exclude`, tasks and migrations only, so a
+    default reading it takes the update branch on a first copy too. When this fails, copier gives
+    defaults the operation and the documented form can use it."""
+    repo = tmp_path / "template"
+    (repo / "template").mkdir(parents=True)
+    (repo / "copier.yml").write_text(
+        "_subdirectory: template\n"
+        "operation:\n"
+        "  type: str\n"
+        "  default: \"{{ _copier_operation | default('none') }}\"\n"
+    )
+    (repo / "template/operation.txt.jinja").write_text("{{ operation }}\n")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    tag(repo, "1.0.0")
+
+    run_copy(str(repo), tmp_path / "project", defaults=True, quiet=True)
+
+    assert (tmp_path / "project/operation.txt").read_text() == "none\n"

@@ -1,0 +1,190 @@
+"""The template's answer matrix, read from copier.yml itself.
+
+A choice (or a bool answer) whose validator renders a message is not
+available yet; every other combination is a variant the tests must cover.
+Finishing a variant therefore needs no change here: removing its validator in
+copier.yml puts it under test.
+
+One thing is kept by hand: which choice and bool questions shape the service
+(SHAPE_QUESTIONS, combined into variants) and which only change text
+(TEXT_QUESTIONS). A new choice or bool question must be added to one of them;
+tests/test_hygiene.py fails until it is.
+
+Defaults and validators are rendered with the filters copier gives templates
+(jinja2-ansible-filters, a copier dependency) and copier.yml's `_envops`, with
+the answers before them as context, and `_external_data` empty, as on a first
+copy. Copier's other variables (`_copier_conf`, ...) are not provided: a
+default that uses one fails here with its name instead of rendering
+differently from copier, and
+tests/test_hygiene.py compares these defaults with what `copier copy
+--defaults` records.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import shlex
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+from tooling.covering import pairwise
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+COPIER_YML = TEMPLATE_ROOT / "copier.yml"
+
+# Choice and bool questions that change what the service does at run time: every
+# combination of their available answers is a variant. Kept by hand.
+SHAPE_QUESTIONS = (
+    "http_framework",
+    "logger",
+    "config_backend",
+    "container_base",
+    "database",
+    "cache",
+    "background_worker",
+    "example_api",
+)
+# Choice and bool questions that only change text (covered by the render tests). Kept by hand.
+TEXT_QUESTIONS = ("license",)
+
+
+@dataclass(frozen=True)
+class Choice:
+    question: str
+    value: Any
+    refusal: str  # empty when the choice is available
+
+    @property
+    def available(self) -> bool:
+        return not self.refusal
+
+
+def questions() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load(COPIER_YML.read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+class UnsupportedDefaultError(RuntimeError):
+    """copier.yml renders something with a variable only copier itself provides."""
+
+
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    envops = yaml.safe_load(COPIER_YML.read_text()).get("_envops", {})
+    return SandboxedEnvironment(
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        undefined=jinja2.StrictUndefined,
+        **envops,
+    )
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    """A default or validator of copier.yml, rendered as copier renders it on a first copy."""
+    # As on a first copy: `_external_data` files of the project (its answers file) are not there yet.
+    first_copy: dict[str, Any] = {"_external_data": defaultdict(dict)}
+    try:
+        return _environment().from_string(template).render({**first_copy, **context}).strip()
+    except jinja2.UndefinedError as err:
+        raise UnsupportedDefaultError(
+            f"copier.yml renders {template!r} with a variable tooling/variants.py does not provide "
+            f"({err}); give it one there"
+        ) from err
+
+
+def _cast(spec: dict[str, Any], value: Any) -> Any:
+    """The answer's type, as copier casts a rendered default."""
+    kind = spec.get("type", "str")
+    if isinstance(value, str) and kind in ("int", "float"):
+        return int(value) if kind == "int" else float(value)
+    return value
+
+
+def defaults() -> dict[str, Any]:
+    """Default answers, with templated defaults rendered."""
+    answers: dict[str, Any] = {}
+    for name, q in questions().items():
+        default = q.get("default")
+        answers[name] = _cast(q, render(default, answers)) if isinstance(default, str) else default
+    return answers
+
+
+def choices(name: str) -> list[Choice]:
+    """Every answer of a choice or bool question, with the reason it is refused."""
+    q = questions()[name]
+    context = defaults()
+    result: list[Choice] = []
+    if q.get("type") == "bool" and "choices" not in q:
+        for value in (True, False):
+            refusal = render(q.get("validator", ""), {**context, name: value})
+            result.append(Choice(name, value, refusal))
+        return result
+    raw = q["choices"]
+    items = raw.items() if isinstance(raw, dict) else ((c, c) for c in raw)
+    for _label, spec in items:
+        if isinstance(spec, dict):
+            result.append(Choice(name, spec["value"], render(spec.get("validator", ""), context)))
+        else:
+            result.append(Choice(name, spec, ""))
+    return result
+
+
+def refused_choices() -> list[Choice]:
+    return [c for name in SHAPE_QUESTIONS for c in choices(name) if not c.available]
+
+
+def variants() -> list[dict[str, Any]]:
+    """Every combination of available shape answers, the default first."""
+    base = defaults()
+    axes = [[c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS]
+    combos = [dict(zip(SHAPE_QUESTIONS, values, strict=True)) for values in itertools.product(*axes)]
+    combos.sort(key=lambda c: sum(c[k] != base[k] for k in SHAPE_QUESTIONS))
+    return combos
+
+
+def variant_id(answers: dict[str, Any]) -> str:
+    """A short test id naming only what differs from the defaults."""
+    base = defaults()
+    diff = [f"{k}={answers[k]}" for k in SHAPE_QUESTIONS if answers[k] != base[k]]
+    return ",".join(diff) or "defaults"
+
+
+def pairwise_variants() -> list[dict[str, Any]]:
+    """A pairwise covering array of the available shape answers (covering.py), the default first:
+    every two answers of every two shape questions meet in at least one combination."""
+    base = defaults()
+    axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
+    return pairwise(axes, {name: base[name] for name in SHAPE_QUESTIONS})
+
+
+def reproduce_command(answers: dict[str, Any], destination: str = "/tmp/reproduce") -> str:
+    """The `copier copy` that renders this combination from the working tree."""
+    base = defaults()
+    data = " ".join(
+        f"--data {shlex.quote(f'{k}={answers[k]}')}" for k in SHAPE_QUESTIONS if answers[k] != base[k]
+    )
+    return " ".join(
+        filter(
+            None,
+            ["copier copy --vcs-ref HEAD --defaults", data, shlex.quote(str(TEMPLATE_ROOT)), destination],
+        )
+    )
+
+
+def combinations_summary(outcomes: dict[str, bool], known: dict[str, dict[str, Any]]) -> list[str]:
+    """What the end of a run says: combinations tried, passed and failed, and how to reproduce
+    each failure."""
+    failed = [vid for vid, ok in outcomes.items() if not ok]
+    lines = [
+        f"combinations: {len(outcomes)} tried, {len(outcomes) - len(failed)} passed, {len(failed)} failed"
+    ]
+    for vid in failed:
+        dst = "/tmp/" + (vid.replace("=", "-").replace(",", "_") or "defaults")
+        lines += [f"FAILED combination {vid}", f"  reproduce: {reproduce_command(known[vid], dst)}"]
+    return lines

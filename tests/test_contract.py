@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import select
+import signal
 import socket
 import subprocess
 import time
@@ -403,6 +404,31 @@ def test_admin_listener_serves_pprof_and_public_listener_hides_metrics(service: 
     assert public.status == 404, f"GET /metrics on the public port must be 404: {public.describe()}"
 
 
+def test_readiness_details_are_on_the_admin_listener_only(service: Service) -> None:
+    """GET /debug/readyz answers the readiness details as JSON on the admin port, and 404 publicly."""
+    details = service.get("/debug/readyz", admin=True)
+    assert details.status == 200, f"GET /debug/readyz on the admin port: {details.describe()}"
+    assert details.media_type == "application/json", details.describe()
+    assert details.json().get("status") == "ok", details.describe()
+    public = service.get("/debug/readyz")
+    assert public.status == 404, f"GET /debug/readyz on the public port must be 404: {public.describe()}"
+
+
+@pytest.mark.parametrize("admin", [False, True], ids=["public", "admin"])
+def test_headers_over_the_cap_are_refused(launch: Launcher, admin: bool) -> None:
+    """A header block over HTTP_MAX_HEADER_BYTES (default 64 KiB) is refused with 431 on both listeners."""
+    svc = launch()
+    path = "/metrics" if admin else "/version"
+    small = svc.get(path, headers={"X-Padding": "a" * (32 << 10)}, admin=admin)
+    assert small.status == 200, f"32 KiB of headers must pass the 64 KiB default: {small.describe()}"
+    big = svc.get(path, headers={"X-Padding": "a" * (100 << 10)}, admin=admin)
+    assert big.status == 431, f"100 KiB of headers must be refused with 431: {big.describe()}"
+
+    capped = launch(HTTP_MAX_HEADER_BYTES="4096")
+    resp = capped.get(path, headers={"X-Padding": "a" * (32 << 10)}, admin=admin)
+    assert resp.status == 431, f"32 KiB of headers with HTTP_MAX_HEADER_BYTES=4096: {resp.describe()}"
+
+
 # -- 6: security headers -------------------------------------------------------------------------------
 
 
@@ -706,6 +732,60 @@ def test_graceful_shutdown_finishes_in_flight_request(launch: Launcher) -> None:
     assert "shutdown" in str(records[-1].get("msg", "")).lower(), (
         f"the last log record must report the shutdown's completion: {records[-1]}"
     )
+
+
+def server_closed(sock: socket.socket, timeout: float) -> bool:
+    """Whether the server closes sock (end of stream or reset) within timeout seconds."""
+    if not select.select([sock], [], [], timeout)[0]:
+        return False
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_keep_alive_ends_when_the_drain_starts(launch: Launcher) -> None:
+    """From SIGTERM, idle keep-alive connections are closed and answers carry Connection: close, while
+    new connections are still served for the drain delay."""
+    svc = launch(SHUTDOWN_DRAIN_DELAY="3s", SHUTDOWN_TIMEOUT="10s")
+    request = f"GET /version HTTP/1.1\r\nHost: 127.0.0.1:{svc.http_port}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", svc.http_port), timeout=10) as idle:
+        idle.sendall(request)
+        resp = http.client.HTTPResponse(idle, method="GET")
+        resp.begin()
+        resp.read()
+        assert resp.status == 200, resp.status
+        assert resp.getheader("Connection", "").lower() != "close", "keep-alive before the shutdown"
+
+        svc.terminate()
+        wait_until_readiness_fails(svc, timeout=2)
+        assert server_closed(idle, timeout=1), "the idle keep-alive connection stayed open in the drain"
+
+    conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=10)
+    try:
+        conn.request("GET", "/version")
+        during = conn.getresponse()
+        during.read()
+        assert during.status == 200, f"a new connection in the drain must be served: {during.status}"
+        assert (during.getheader("Connection") or "").lower() == "close", (
+            f"an answer in the drain must carry Connection: close: {during.getheaders()}"
+        )
+    finally:
+        conn.close()
+    assert svc.wait_exit(timeout=3 + 10) == 0, svc.output()
+
+
+def test_sighup_does_not_stop_the_service(launch: Launcher) -> None:
+    """SIGHUP is logged and the service keeps serving (it exits 0 on the SIGTERM that follows)."""
+    svc = launch()
+    svc.proc.send_signal(signal.SIGHUP)
+    svc.wait_for_records(
+        lambda r: any(w in json.dumps(r).lower() for w in ("sighup", "hangup")),
+        what="a record of the SIGHUP",
+    )
+    assert svc.running, f"the service exited on SIGHUP with {svc.proc.returncode}\n{svc.output()}"
+    assert svc.get("/livez").status == 200
+    assert svc.stop() == 0, svc.output()
 
 
 def test_shutdown_without_traffic_is_quick(launch: Launcher) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import select
+import signal
 import socket
 import subprocess
 import time
@@ -372,6 +373,10 @@ def test_metrics_expose_the_contracted_families(service: Service, answers: dict[
     for name in ("go_goroutines", "process_resident_memory_bytes"):
         assert metrics.samples(name), f"{name} is missing from /metrics"
 
+    evictions = metrics.family("http_rate_limit_evictions_total")
+    assert evictions is not None, "http_rate_limit_evictions_total is missing"
+    assert evictions.type == "counter", f"http_rate_limit_evictions_total must be a counter: {evictions}"
+
 
 def test_route_label_cardinality_is_bounded(launch: Launcher) -> None:
     """Requests to 200 random unknown paths add at most one route label value, never the raw path."""
@@ -399,6 +404,31 @@ def test_admin_listener_serves_pprof_and_public_listener_hides_metrics(service: 
     assert public.status == 404, f"GET /metrics on the public port must be 404: {public.describe()}"
 
 
+def test_readiness_details_are_on_the_admin_listener_only(service: Service) -> None:
+    """GET /debug/readyz answers the readiness details as JSON on the admin port, and 404 publicly."""
+    details = service.get("/debug/readyz", admin=True)
+    assert details.status == 200, f"GET /debug/readyz on the admin port: {details.describe()}"
+    assert details.media_type == "application/json", details.describe()
+    assert details.json().get("status") == "ok", details.describe()
+    public = service.get("/debug/readyz")
+    assert public.status == 404, f"GET /debug/readyz on the public port must be 404: {public.describe()}"
+
+
+@pytest.mark.parametrize("admin", [False, True], ids=["public", "admin"])
+def test_headers_over_the_cap_are_refused(launch: Launcher, admin: bool) -> None:
+    """A header block over HTTP_MAX_HEADER_BYTES (default 64 KiB) is refused with 431 on both listeners."""
+    svc = launch()
+    path = "/metrics" if admin else "/version"
+    small = svc.get(path, headers={"X-Padding": "a" * (32 << 10)}, admin=admin)
+    assert small.status == 200, f"32 KiB of headers must pass the 64 KiB default: {small.describe()}"
+    big = svc.get(path, headers={"X-Padding": "a" * (100 << 10)}, admin=admin)
+    assert big.status == 431, f"100 KiB of headers must be refused with 431: {big.describe()}"
+
+    capped = launch(HTTP_MAX_HEADER_BYTES="4096")
+    resp = capped.get(path, headers={"X-Padding": "a" * (32 << 10)}, admin=admin)
+    assert resp.status == 431, f"32 KiB of headers with HTTP_MAX_HEADER_BYTES=4096: {resp.describe()}"
+
+
 # -- 6: security headers -------------------------------------------------------------------------------
 
 
@@ -424,6 +454,17 @@ def test_security_headers_on_every_response(launch: Launcher) -> None:
 def test_unknown_path_is_a_404_problem(service: Service) -> None:
     """An unknown path answers 404 as application/problem+json."""
     assert_problem(service.get(missing_path()), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("DELETE", "/livez"), ("POST", "/readyz"), ("DELETE", "/version")]
+)
+def test_known_path_with_another_method_is_a_405_problem(service: Service, method: str, path: str) -> None:
+    """A known path asked with a method it does not serve answers a 405 problem whose Allow lists GET."""
+    resp = service.request(method, path)
+    assert_problem(resp, 405)
+    allowed = {m.strip() for m in (resp.header("Allow") or "").split(",")}
+    assert "GET" in allowed, f"Allow must list GET: {resp.describe()}"
 
 
 @pytest.mark.usefixtures("needs_example_api")
@@ -468,6 +509,21 @@ def test_bad_note_request_is_a_problem(service: Service, content_type: str, body
 
 
 @pytest.mark.usefixtures("needs_example_api")
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        pytest.param(b'{"title":"hi","title":"other","body":"x"}', "title", id="duplicate-key"),
+        pytest.param(b'{"TITLE":"hi","body":"x"}', "TITLE", id="case-variant-key"),
+    ],
+)
+def test_ambiguous_json_is_a_400_problem_naming_the_key(service: Service, body: bytes, key: str) -> None:
+    """A key given twice, or a field name in other letter case, is refused: 400 naming the key."""
+    resp = service.request("POST", "/v1/notes", body=body, headers={"Content-Type": "application/json"})
+    problem = assert_problem(resp, 400)
+    assert f'"{key}"' in str(problem.get("detail")), f"the problem must name the key {key!r}: {problem}"
+
+
+@pytest.mark.usefixtures("needs_example_api")
 def test_invalid_note_is_a_422_problem_naming_the_field(service: Service) -> None:
     """A note with an empty title answers 422 with an errors list naming the field "title"."""
     problem = assert_problem(service.post_json("/v1/notes", {"title": "", "body": "x"}), 422)
@@ -485,6 +541,33 @@ def test_oversized_body_is_a_413_problem(launch: Launcher) -> None:
     headers = {"Content-Type": "application/json"}
     assert_problem(svc.request("POST", "/v1/notes", body=body, headers=headers), 413)
     assert_problem(svc.request("POST", "/v1/notes", body=iter([body[:50], body[50:]]), headers=headers), 413)
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_413_and_429_carry_the_route(launch: Launcher) -> None:
+    """A 413 or 429 is logged and counted under the route it was sent to, not as unmatched."""
+    svc = launch(MAX_BODY_BYTES="64", RATE_LIMIT_RPS="1", RATE_LIMIT_BURST="3")
+    body = json.dumps({"title": "t" * 100, "body": "b" * 100}).encode()
+    too_large_id = new_request_id("large")
+    headers = {"Content-Type": "application/json", "X-Request-ID": too_large_id}
+    assert_problem(svc.request("POST", "/v1/notes", body=body, headers=headers), 413)
+    limited_id = ""
+    for _ in range(5):
+        rid = new_request_id("limited")
+        if svc.get("/version", headers={"X-Request-ID": rid}).status == 429:
+            limited_id = rid
+            break
+    assert limited_id, "no 429 among 5 requests past a burst of 3"
+    # The client is limited now: wait for the two records instead of settling with a request.
+    for rid, method, route, status in (
+        (too_large_id, "POST", "/v1/notes", 413),
+        (limited_id, "GET", "/version", 429),
+    ):
+        record = svc.wait_for_access(rid)
+        assert record["status"] == status, record
+        assert record["route"] == route, f"a {status} must be logged under {route}: {record}"
+        count = svc.metrics().value("http_requests_total", method=method, route=route, code=str(status))
+        assert count >= 1, f"http_requests_total{{method={method},route={route},code={status}}} = {count}"
 
 
 # -- 8: rate limiting ----------------------------------------------------------------------------------
@@ -531,6 +614,21 @@ def test_invalid_configuration_exits_2_naming_every_bad_variable(service_binary:
     assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     for name in ("HTTP_ADDR", "LOG_LEVEL", "RATE_LIMIT_BURST"):
         assert name in proc.stderr, f"stderr does not name {name}:\n{proc.stderr}"
+
+
+def test_rate_limit_near_zero_is_refused(service_binary: Path) -> None:
+    """RATE_LIMIT_RPS must be 0 (off) or a sane rate: 1e-10 stops the start with exit code 2."""
+    env = clean_env(
+        RATE_LIMIT_RPS="1e-10", HTTP_ADDR=f"127.0.0.1:{free_port()}", ADMIN_ADDR=f"127.0.0.1:{free_port()}"
+    )
+    try:
+        proc = subprocess.run(
+            [str(service_binary)], env=env, capture_output=True, text=True, timeout=10, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the service did not exit within 10s with RATE_LIMIT_RPS=1e-10: {exc.stderr!r}")
+    assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert "RATE_LIMIT_RPS" in proc.stderr, f"stderr does not name RATE_LIMIT_RPS:\n{proc.stderr}"
 
 
 # -- 10: healthcheck command ---------------------------------------------------------------------------
@@ -634,6 +732,60 @@ def test_graceful_shutdown_finishes_in_flight_request(launch: Launcher) -> None:
     assert "shutdown" in str(records[-1].get("msg", "")).lower(), (
         f"the last log record must report the shutdown's completion: {records[-1]}"
     )
+
+
+def server_closed(sock: socket.socket, timeout: float) -> bool:
+    """Whether the server closes sock (end of stream or reset) within timeout seconds."""
+    if not select.select([sock], [], [], timeout)[0]:
+        return False
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_keep_alive_ends_when_the_drain_starts(launch: Launcher) -> None:
+    """From SIGTERM, idle keep-alive connections are closed and answers carry Connection: close, while
+    new connections are still served for the drain delay."""
+    svc = launch(SHUTDOWN_DRAIN_DELAY="3s", SHUTDOWN_TIMEOUT="10s")
+    request = f"GET /version HTTP/1.1\r\nHost: 127.0.0.1:{svc.http_port}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", svc.http_port), timeout=10) as idle:
+        idle.sendall(request)
+        resp = http.client.HTTPResponse(idle, method="GET")
+        resp.begin()
+        resp.read()
+        assert resp.status == 200, resp.status
+        assert resp.getheader("Connection", "").lower() != "close", "keep-alive before the shutdown"
+
+        svc.terminate()
+        wait_until_readiness_fails(svc, timeout=2)
+        assert server_closed(idle, timeout=1), "the idle keep-alive connection stayed open in the drain"
+
+    conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=10)
+    try:
+        conn.request("GET", "/version")
+        during = conn.getresponse()
+        during.read()
+        assert during.status == 200, f"a new connection in the drain must be served: {during.status}"
+        assert (during.getheader("Connection") or "").lower() == "close", (
+            f"an answer in the drain must carry Connection: close: {during.getheaders()}"
+        )
+    finally:
+        conn.close()
+    assert svc.wait_exit(timeout=3 + 10) == 0, svc.output()
+
+
+def test_sighup_does_not_stop_the_service(launch: Launcher) -> None:
+    """SIGHUP is logged and the service keeps serving (it exits 0 on the SIGTERM that follows)."""
+    svc = launch()
+    svc.proc.send_signal(signal.SIGHUP)
+    svc.wait_for_records(
+        lambda r: any(w in json.dumps(r).lower() for w in ("sighup", "hangup")),
+        what="a record of the SIGHUP",
+    )
+    assert svc.running, f"the service exited on SIGHUP with {svc.proc.returncode}\n{svc.output()}"
+    assert svc.get("/livez").status == 200
+    assert svc.stop() == 0, svc.output()
 
 
 def test_shutdown_without_traffic_is_quick(launch: Launcher) -> None:

@@ -109,6 +109,8 @@ def test_compose_file_loads(project: Path, composecheck: Path) -> None:
     assert service["read_only"] is True
     assert service["cap_drop"] == ["ALL"]
     assert any(p.get("host_ip") == "127.0.0.1" and p["target"] == 9090 for p in service["ports"])
+    # The admin listener defaults to the container's loopback, which a published port cannot reach.
+    assert service["environment"]["ADMIN_ADDR"] == ":9090"
 
 
 def test_compose_check_rejects_a_broken_file(tmp_path: Path, composecheck: Path) -> None:
@@ -201,10 +203,36 @@ def test_restricted_check_catches_a_privileged_pod() -> None:
 def test_grace_period_covers_the_shutdown(project: Path) -> None:
     (deployment,) = [d for d in manifests(project) if d["kind"] == "Deployment"]
     pod = deployment["spec"]["template"]["spec"]
-    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"] if "value" in e}
 
     def seconds(v: str) -> float:
         return float(v.removesuffix("s"))
 
     budget = seconds(env["SHUTDOWN_DRAIN_DELAY"]) + seconds(env["SHUTDOWN_TIMEOUT"])
     assert pod["terminationGracePeriodSeconds"] > budget
+
+
+def test_kubernetes_sets_the_admin_address_and_the_memory_limit(project: Path) -> None:
+    """The admin listener binds the pod IP for Prometheus; the service learns its memory limit from the
+    downward API, in bytes, so that it can leave the GC headroom below it."""
+    (deployment,) = [d for d in manifests(project) if d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["ADMIN_ADDR"]["value"] == ":9090"
+    assert "GOMEMLIMIT" not in env, "GOMEMLIMIT would override the service's headroom"
+    field = env["CONTAINER_MEMORY_LIMIT"]["valueFrom"]["resourceFieldRef"]
+    assert field["resource"] == "limits.memory"
+    assert field.get("containerName", container["name"]) == container["name"]
+    assert str(field.get("divisor", "1")) == "1", "the service reads bytes"
+    assert container["resources"]["limits"]["memory"]
+
+
+def test_env_example_names_the_new_defaults(project: Path) -> None:
+    settings = dict(
+        line.split("=", 1)
+        for line in (project / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert settings["ADMIN_ADDR"] == "127.0.0.1:9090"
+    assert settings["HTTP_MAX_HEADER_BYTES"] == str(64 << 10)
+    assert settings["READINESS_INTERVAL"] == "2s"

@@ -16,7 +16,7 @@ import (
 // start-up; see .env.example for every variable and its default.
 type Config struct {
 	HTTPAddr  string // HTTP_ADDR: the public API listener.
-	AdminAddr string // ADMIN_ADDR: /metrics and /debug/pprof/, never exposed publicly.
+	AdminAddr string // ADMIN_ADDR: /metrics, /debug/readyz and /debug/pprof/, never exposed publicly.
 
 	LogLevel  string // LOG_LEVEL: debug, info, warn or error.
 	LogFormat string // LOG_FORMAT: json or text.
@@ -25,16 +25,24 @@ type Config struct {
 	ReadTimeout       time.Duration // HTTP_READ_TIMEOUT
 	WriteTimeout      time.Duration // HTTP_WRITE_TIMEOUT
 	IdleTimeout       time.Duration // HTTP_IDLE_TIMEOUT
+	MaxHeaderBytes    int           // HTTP_MAX_HEADER_BYTES: bound on a request's header block, on both listeners.
 
 	ShutdownDrainDelay time.Duration // SHUTDOWN_DRAIN_DELAY: readiness fails this long before the listener closes.
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT: bound on everything after the drain delay.
 
-	ReadinessTimeout time.Duration // READINESS_TIMEOUT: bound on the readiness checks of one probe.
+	ReadinessTimeout  time.Duration // READINESS_TIMEOUT: bound on one run of the readiness checks.
+	ReadinessInterval time.Duration // READINESS_INTERVAL: how often the readiness checks run.
+
+	ContainerMemoryLimit int64 // CONTAINER_MEMORY_LIMIT: the container's memory limit in bytes; 0 when there is none.
 
 	RateLimitRPS   float64 // RATE_LIMIT_RPS: sustained requests per second per client; 0 turns limiting off.
 	RateLimitBurst int     // RATE_LIMIT_BURST: requests a client may make at once.
 	MaxBodyBytes   int64   // MAX_BODY_BYTES: larger request bodies are refused with 413.
 }
+
+// minRateLimitRPS is the lowest rate limit accepted: one request every 1000
+// seconds.
+const minRateLimitRPS = 0.001
 
 // ValidationError lists every problem found in the configuration.
 type ValidationError struct {
@@ -51,7 +59,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	cfg := Config{
 		HTTPAddr:  r.addr("HTTP_ADDR", ":8080"),
-		AdminAddr: r.addr("ADMIN_ADDR", ":9090"),
+		AdminAddr: r.addr("ADMIN_ADDR", "127.0.0.1:9090"),
 
 		LogLevel:  r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat: r.oneOf("LOG_FORMAT", "json", "json", "text"),
@@ -60,11 +68,15 @@ func Load(getenv func(string) string) (Config, error) {
 		ReadTimeout:       r.duration("HTTP_READ_TIMEOUT", 15*time.Second, 1),
 		WriteTimeout:      r.duration("HTTP_WRITE_TIMEOUT", 15*time.Second, 1),
 		IdleTimeout:       r.duration("HTTP_IDLE_TIMEOUT", 60*time.Second, 1),
+		MaxHeaderBytes:    int(r.integer("HTTP_MAX_HEADER_BYTES", 64<<10, 1<<10, 16<<20)),
 
 		ShutdownDrainDelay: r.duration("SHUTDOWN_DRAIN_DELAY", 5*time.Second, 0),
 		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT", 20*time.Second, 1),
 
-		ReadinessTimeout: r.duration("READINESS_TIMEOUT", 2*time.Second, 1),
+		ReadinessTimeout:  r.duration("READINESS_TIMEOUT", 2*time.Second, 1),
+		ReadinessInterval: r.duration("READINESS_INTERVAL", 2*time.Second, 1),
+
+		ContainerMemoryLimit: r.integer("CONTAINER_MEMORY_LIMIT", 0, 0, math.MaxInt64),
 
 		RateLimitRPS:   r.float("RATE_LIMIT_RPS", 100, 0),
 		RateLimitBurst: int(r.integer("RATE_LIMIT_BURST", 200, 1, math.MaxInt32)),
@@ -72,6 +84,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if cfg.HTTPAddr != "" && cfg.HTTPAddr == cfg.AdminAddr {
 		r.problem("ADMIN_ADDR", cfg.AdminAddr, "must differ from HTTP_ADDR")
+	}
+	// A rate near zero is a typo more likely than a limit: it would tell
+	// clients to retry after centuries.
+	if cfg.RateLimitRPS > 0 && cfg.RateLimitRPS < minRateLimitRPS {
+		v, _ := r.lookup("RATE_LIMIT_RPS")
+		r.problem("RATE_LIMIT_RPS", v, fmt.Sprintf("must be 0 (no limit) or at least %g", minRateLimitRPS))
 	}
 	if len(r.problems) > 0 {
 		return Config{}, &ValidationError{Problems: r.problems}

@@ -18,15 +18,17 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := Config{
 		HTTPAddr:           ":8080",
-		AdminAddr:          ":9090",
+		AdminAddr:          "127.0.0.1:9090",
 		LogLevel:           "info",
 		LogFormat:          "json",
 		ReadHeaderTimeout:  5 * time.Second,
 		ReadTimeout:        15 * time.Second,
 		WriteTimeout:       15 * time.Second,
 		IdleTimeout:        60 * time.Second,
+		MaxHeaderBytes:     64 << 10,
 		ShutdownDrainDelay: 5 * time.Second,
 		ShutdownTimeout:    20 * time.Second,
+		ReadinessInterval:  2 * time.Second,
 		ReadinessTimeout:   2 * time.Second,
 		RateLimitRPS:       100,
 		RateLimitBurst:     200,
@@ -45,12 +47,16 @@ func TestLoadOverrides(t *testing.T) {
 		"SHUTDOWN_DRAIN_DELAY": "0s",
 		"RATE_LIMIT_RPS":       "0",
 		"MAX_BODY_BYTES":       " 512 ",
+
+		"HTTP_MAX_HEADER_BYTES":  "8192",
+		"CONTAINER_MEMORY_LIMIT": "268435456",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.HTTPAddr != "127.0.0.1:0" || cfg.LogLevel != "debug" || cfg.LogFormat != "text" ||
-		cfg.ShutdownDrainDelay != 0 || cfg.RateLimitRPS != 0 || cfg.MaxBodyBytes != 512 {
+		cfg.ShutdownDrainDelay != 0 || cfg.RateLimitRPS != 0 || cfg.MaxBodyBytes != 512 ||
+		cfg.MaxHeaderBytes != 8192 || cfg.ContainerMemoryLimit != 268435456 {
 		t.Fatalf("overrides not applied: %+v", cfg)
 	}
 }
@@ -69,6 +75,9 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		{"RATE_LIMIT_RPS", "NaN", "finite number"},
 		{"RATE_LIMIT_BURST", "0", "from 1"},
 		{"MAX_BODY_BYTES", "1MB", "whole number"},
+		{"HTTP_MAX_HEADER_BYTES", "100", "from 1024"},
+		{"READINESS_INTERVAL", "0s", "greater than zero"},
+		{"CONTAINER_MEMORY_LIMIT", "256Mi", "whole number"},
 	}
 	vars := map[string]string{}
 	for _, tt := range tests {
@@ -93,6 +102,31 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 				}
 			}
 			t.Errorf("no problem reported for %s=%q in:\n%v", tt.key, tt.value, err)
+		})
+	}
+}
+
+func TestLoadRateLimitRPS(t *testing.T) {
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"0", true},
+		{"0.001", true},
+		{"250", true},
+		{"0.0009", false},
+		{"1e-10", false},
+		{"-1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			_, err := Load(env(map[string]string{"RATE_LIMIT_RPS": tt.value}))
+			if ok := err == nil; ok != tt.ok {
+				t.Fatalf("Load(RATE_LIMIT_RPS=%s) = %v, want ok = %v", tt.value, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "RATE_LIMIT_RPS") {
+				t.Fatalf("the problem does not name RATE_LIMIT_RPS: %v", err)
+			}
 		})
 	}
 }

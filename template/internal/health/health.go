@@ -2,14 +2,17 @@
 //
 // Liveness says the process is running and serving; it checks no dependency,
 // so that an outage of a database never gets every replica restarted.
-// Readiness says the service can do useful work: it runs the registered
-// checks, and fails from the moment shutdown begins so that load balancers
-// stop sending traffic before the listener closes.
+// Readiness says the service can do useful work: the registered checks run in
+// the background, and the probe answers from their latest result, so that no
+// request, however many arrive, turns into calls to the dependencies.
+// Readiness fails from the moment shutdown begins, so that load balancers stop
+// sending traffic before the listener closes.
 package health
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -19,10 +22,12 @@ import (
 // once ctx is done.
 type Check func(ctx context.Context) error
 
-// Health holds the readiness checks and the shutdown state.
+// Health holds the readiness checks, their latest result and the shutdown
+// state.
 type Health struct {
 	timeout      time.Duration
 	checks       map[string]Check
+	latest       atomic.Pointer[Report]
 	shuttingDown atomic.Bool
 }
 
@@ -41,7 +46,9 @@ func (h *Health) Shutdown() {
 	h.shuttingDown.Store(true)
 }
 
-// Status is the body of both probes.
+// Status is the body of both public probes. It names the checks and their
+// status only: their errors can hold addresses and credentials, so they go to
+// the log and the admin listener.
 type Status struct {
 	Status string                 `json:"status"`
 	Checks map[string]CheckResult `json:"checks,omitempty"`
@@ -49,39 +56,54 @@ type Status struct {
 
 // CheckResult is the outcome of one readiness check.
 type CheckResult struct {
-	Status string `json:"status"`
+	Status string `json:"status"` // ok, fail, or pending before the first run
 	Error  string `json:"error,omitempty"`
 }
 
-// HandleLive answers the liveness probe.
-func (h *Health) HandleLive() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeStatus(w, http.StatusOK, Status{Status: "ok"})
-	})
+// Report is the result of one run of the readiness checks.
+type Report struct {
+	Healthy   bool                   `json:"-"`
+	CheckedAt time.Time              `json:"checked_at,omitzero"`
+	Checks    map[string]CheckResult `json:"checks,omitempty"`
 }
 
-// HandleReady answers the readiness probe: 200 when every check passes, 503
-// with each check's result when one fails or shutdown has begun.
-func (h *Health) HandleReady() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.shuttingDown.Load() {
-			writeStatus(w, http.StatusServiceUnavailable, Status{Status: "shutting_down"})
+// Run refreshes the readiness result now and then every interval until ctx
+// is done, logging each check that starts failing, with its error, and each
+// that recovers.
+func (h *Health) Run(ctx context.Context, logger *slog.Logger, interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	previous := map[string]CheckResult{}
+	for {
+		report := h.Refresh(ctx)
+		if ctx.Err() != nil {
 			return
 		}
-		results, ok := h.run(r.Context())
-		if !ok {
-			writeStatus(w, http.StatusServiceUnavailable, Status{Status: "unavailable", Checks: results})
-			return
+		for name, result := range report.Checks {
+			switch was := previous[name].Status; {
+			case result.Status == "fail" && was != "fail":
+				logger.WarnContext(ctx, "readiness check failed", slog.String("check", name), slog.String("error", result.Error))
+			case result.Status == "ok" && was == "fail":
+				logger.InfoContext(ctx, "readiness check passed", slog.String("check", name))
+			}
 		}
-		writeStatus(w, http.StatusOK, Status{Status: "ok", Checks: results})
-	})
+		previous = report.Checks
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
 
-// run runs all checks concurrently. A check still running when the timeout
-// expires is reported as failed, even if it ignores its context.
-func (h *Health) run(ctx context.Context) (map[string]CheckResult, bool) {
+// Refresh runs every check once, concurrently, and makes the result the one
+// the probes answer with. A check still running when the timeout expires is
+// reported as failed, even if it ignores its context.
+func (h *Health) Refresh(ctx context.Context) Report {
+	report := Report{Healthy: true, CheckedAt: time.Now().UTC()}
+	defer func() { h.latest.Store(&report) }()
 	if len(h.checks) == 0 {
-		return nil, true
+		return report
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
@@ -93,33 +115,98 @@ func (h *Health) run(ctx context.Context) (map[string]CheckResult, bool) {
 	for name, check := range h.checks {
 		go func() { done <- outcome{name, check(ctx)} }()
 	}
-	results := make(map[string]CheckResult, len(h.checks))
-	healthy := true
+	report.Checks = make(map[string]CheckResult, len(h.checks))
 	for range h.checks {
 		select {
 		case o := <-done:
 			if o.err != nil {
-				healthy = false
-				results[o.name] = CheckResult{Status: "fail", Error: o.err.Error()}
+				report.Healthy = false
+				report.Checks[o.name] = CheckResult{Status: "fail", Error: o.err.Error()}
 				continue
 			}
-			results[o.name] = CheckResult{Status: "ok"}
+			report.Checks[o.name] = CheckResult{Status: "ok"}
 		case <-ctx.Done():
+			report.Healthy = false
 			for name := range h.checks {
-				if _, ok := results[name]; !ok {
-					results[name] = CheckResult{Status: "fail", Error: "timed out after " + h.timeout.String()}
+				if _, ok := report.Checks[name]; !ok {
+					report.Checks[name] = CheckResult{Status: "fail", Error: "timed out after " + h.timeout.String()}
 				}
 			}
-			return results, false
+			return report
 		}
 	}
-	return results, healthy
+	return report
 }
 
-// writeStatus writes a probe answer. Probes bypass the middleware stack, so
+// current is the latest report; before the first run, every check is
+// pending and readiness fails, unless there is no check at all.
+func (h *Health) current() Report {
+	if r := h.latest.Load(); r != nil {
+		return *r
+	}
+	report := Report{Healthy: len(h.checks) == 0}
+	if len(h.checks) > 0 {
+		report.Checks = make(map[string]CheckResult, len(h.checks))
+		for name := range h.checks {
+			report.Checks[name] = CheckResult{Status: "pending"}
+		}
+	}
+	return report
+}
+
+// HandleLive answers the liveness probe.
+func (h *Health) HandleLive() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, Status{Status: "ok"})
+	})
+}
+
+// HandleReady answers the readiness probe from the latest result: 200 when
+// every check passed, 503 when one failed or shutdown has begun. The body
+// names each check and its status, without its error.
+func (h *Health) HandleReady() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if h.shuttingDown.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, Status{Status: "shutting_down"})
+			return
+		}
+		report := h.current()
+		public := make(map[string]CheckResult, len(report.Checks))
+		for name, result := range report.Checks {
+			public[name] = CheckResult{Status: result.Status}
+		}
+		if !report.Healthy {
+			writeJSON(w, http.StatusServiceUnavailable, Status{Status: "unavailable", Checks: public})
+			return
+		}
+		writeJSON(w, http.StatusOK, Status{Status: "ok", Checks: public})
+	})
+}
+
+// HandleDetails answers with the latest result in full, errors and time of
+// the run included. It belongs on the admin listener only.
+func (h *Health) HandleDetails() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		report := h.current()
+		details := struct {
+			Status string `json:"status"`
+			Report
+		}{"ok", report}
+		code := http.StatusOK
+		switch {
+		case h.shuttingDown.Load():
+			details.Status, code = "shutting_down", http.StatusServiceUnavailable
+		case !report.Healthy:
+			details.Status, code = "unavailable", http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, details)
+	})
+}
+
+// writeJSON writes a probe answer. Probes bypass the middleware stack, so
 // they set their own headers.
-func writeStatus(w http.ResponseWriter, code int, s Status) {
-	body, err := json.Marshal(s)
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
 	if err != nil {
 		code, body = http.StatusInternalServerError, []byte(`{"status":"error"}`)
 	}

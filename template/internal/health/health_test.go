@@ -1,11 +1,16 @@
 package health
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -53,6 +58,7 @@ func TestReadiness(t *testing.T) {
 			for name, c := range tt.checks {
 				h.Register(name, c)
 			}
+			h.Refresh(context.Background())
 			if tt.shutdown {
 				h.Shutdown()
 			}
@@ -66,6 +72,104 @@ func TestReadiness(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestProbesNeitherRunChecksNorRevealErrors(t *testing.T) {
+	var calls atomic.Int32
+	h := New(time.Second)
+	h.Register("db", func(context.Context) error {
+		calls.Add(1)
+		return errors.New("dial postgres://app:secret@db: refused")
+	})
+	for range 5 {
+		rec := httptest.NewRecorder()
+		h.HandleReady().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("readiness with a failing check = %d, want 503", rec.Code)
+		}
+		if strings.Contains(rec.Body.String(), "secret") {
+			t.Fatalf("the public probe reveals a check's error: %s", rec.Body)
+		}
+	}
+	if n := calls.Load(); n > 1 {
+		t.Fatalf("5 probes ran the check %d times; want it run in the background only", n)
+	}
+}
+
+func TestRunRefreshesInTheBackground(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	h := New(time.Second)
+	h.Register("db", func(context.Context) error {
+		if down.Load() {
+			return errors.New("dial postgres://app:secret@db: refused")
+		}
+		return nil
+	})
+	if code, s := probe(t, h.HandleReady()); code != http.StatusServiceUnavailable || s.Checks["db"].Status != "pending" {
+		t.Fatalf("before the first run: %d %+v, want 503 with db pending", code, s)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		h.Run(ctx, slog.New(slog.NewJSONHandler(&logs, nil)), 10*time.Millisecond)
+	}()
+	defer func() { cancel(); <-stopped }()
+
+	waitFor(t, "the check to fail", func() bool {
+		code, s := probe(t, h.HandleReady())
+		return code == http.StatusServiceUnavailable && s.Checks["db"].Status == "fail"
+	})
+	rec := httptest.NewRecorder()
+	h.HandleDetails().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "secret@db: refused") {
+		t.Errorf("details = %d %s, want 503 with the check's error", rec.Code, rec.Body)
+	}
+	waitFor(t, "the failure to be logged", func() bool {
+		return strings.Contains(logs.String(), `"level":"WARN","msg":"readiness check failed","check":"db","error":"dial postgres`)
+	})
+
+	down.Store(false)
+	waitFor(t, "the check to pass", func() bool {
+		code, _ := probe(t, h.HandleReady())
+		return code == http.StatusOK
+	})
+	waitFor(t, "the recovery to be logged", func() bool {
+		return strings.Contains(logs.String(), `"msg":"readiness check passed","check":"db"`)
+	})
+	if n := strings.Count(logs.String(), "readiness check failed"); n != 1 {
+		t.Errorf("a failure lasting several runs was logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

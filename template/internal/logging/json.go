@@ -15,6 +15,10 @@ import (
 // those itself, several times faster than slog.JSONHandler, whose float
 // encoding alone goes through encoding/json. It hands every other record to
 // slog.JSONHandler, and the output is the same either way.
+//
+// With a ReplaceAttr function or AddSource in the options, every record goes
+// to slog.JSONHandler: the fast path applies neither, and a redacting
+// ReplaceAttr must see every record.
 type jsonHandler struct {
 	slow slog.Handler
 	out  *lockedWriter
@@ -22,6 +26,9 @@ type jsonHandler struct {
 }
 
 func newJSONHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
+	if opts != nil && (opts.ReplaceAttr != nil || opts.AddSource) {
+		return slog.NewJSONHandler(w, opts)
+	}
 	out := &lockedWriter{w: w}
 	return jsonHandler{
 		slow: slog.NewJSONHandler(out, opts),

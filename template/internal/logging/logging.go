@@ -32,17 +32,21 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	return slog.New(contextHandler{h}), nil
 }
 
-// requestIDContext carries a request ID. It does the work of
-// context.WithValue in one allocation instead of two (the context and the
-// boxed string), and answers its own key with itself, which costs none.
-type requestIDContext struct {
+// RequestIDContext is a context carrying a request ID: WithRequestID makes
+// one. It does the work of context.WithValue in one allocation instead of two
+// (the context and the boxed string), and answers its own key with itself,
+// which costs none. It is exported so that middleware can allocate it
+// together with other values of the request, as one allocation.
+type RequestIDContext struct {
 	context.Context
-	id string
+	ID string
 }
 
 type requestIDKey struct{}
 
-func (c *requestIDContext) Value(key any) any {
+// Value answers the request ID's key with c, and every other key as the
+// parent context does.
+func (c *RequestIDContext) Value(key any) any {
 	if _, ok := key.(requestIDKey); ok {
 		return c
 	}
@@ -51,13 +55,13 @@ func (c *requestIDContext) Value(key any) any {
 
 // WithRequestID returns a copy of ctx carrying the request ID id.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return &requestIDContext{Context: ctx, id: id}
+	return &RequestIDContext{Context: ctx, ID: id}
 }
 
 // RequestID returns the request ID carried by ctx, or "" if there is none.
 func RequestID(ctx context.Context) string {
-	if c, ok := ctx.Value(requestIDKey{}).(*requestIDContext); ok {
-		return c.id
+	if c, ok := ctx.Value(requestIDKey{}).(*RequestIDContext); ok {
+		return c.ID
 	}
 	return ""
 }

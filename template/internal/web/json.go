@@ -1,36 +1,133 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
 // DecodeJSON decodes the request body into dst strictly: the content type must
 // be application/json (else 415), the body one JSON value (else 400) with no
-// fields dst does not declare (else 400), within the body limit (else 413).
-// The returned error is an *Error ready for WriteError.
+// fields dst does not declare (else 400), no key twice in an object and every
+// key spelt exactly as dst's field (else 400), within the body limit (else
+// 413). The returned error is an *Error ready for WriteError.
+//
+// encoding/json alone takes the last of duplicate keys and matches keys
+// regardless of case: a proxy or validator in front of the service, reading
+// the first key or only the exact one, would see another value than the
+// service does.
 func DecodeJSON(r *http.Request, dst any) error {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return &Error{Status: http.StatusUnsupportedMediaType, Detail: "Content-Type must be application/json"}
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-			return decodeError(err)
-		}
 		return &Error{Status: http.StatusBadRequest, Detail: "the body must hold a single JSON value"}
 	}
+	// The body is one valid JSON value by now.
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(dst)); err != nil {
+		return &Error{Status: http.StatusBadRequest, Detail: err.Error()}
+	}
 	return nil
+}
+
+// checkKeys reads the next JSON value from dec, which decodes into a t, and
+// refuses a key given twice in one object, or one that matches a field of a
+// struct only when case is ignored. t is nil for values decoded into no type
+// checkKeys knows of; their keys are only checked for duplicates.
+func checkKeys(dec *json.Decoder, t reflect.Type) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch tok {
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := checkKeys(dec, elem); err != nil {
+				return err
+			}
+		}
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		var elem reflect.Type
+		if t != nil && t.Kind() == reflect.Struct {
+			fields = jsonFields(t)
+		} else if t != nil && t.Kind() == reflect.Map {
+			elem = t.Elem()
+		}
+		seen := make(map[string]bool)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string)
+			if seen[key] {
+				return fmt.Errorf("key %q appears more than once", key)
+			}
+			seen[key] = true
+			valueType := elem
+			if fields != nil {
+				ft, ok := fields[key]
+				if !ok {
+					for name := range fields {
+						if strings.EqualFold(name, key) {
+							return fmt.Errorf("unknown field %q (did you mean %q? field names are case-sensitive)", key, name)
+						}
+					}
+				}
+				valueType = ft
+			}
+			if err := checkKeys(dec, valueType); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil // a scalar
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+// jsonFields maps the JSON names of the fields of struct type t to their
+// types, as encoding/json names them: the tag's name, else the field's name;
+// "-" and unexported fields are left out, embedded structs' fields promoted.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := make(map[string]reflect.Type)
+	for _, f := range reflect.VisibleFields(t) {
+		tag := f.Tag.Get("json")
+		if !f.IsExported() || tag == "-" || f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	return fields
 }
 
 func decodeError(err error) *Error {

@@ -12,25 +12,35 @@ func TestDecodeJSON(t *testing.T) {
 	type payload struct {
 		Name  string `json:"name"`
 		Count int    `json:"count"`
+		Inner *struct {
+			Label string `json:"label"`
+		} `json:"inner"`
+		Labels map[string]string `json:"labels"`
 	}
 	tests := []struct {
 		name        string
 		contentType string
 		body        string
-		wantStatus  int // 0: success
+		wantStatus  int    // 0: success
+		wantKey     string // named in the detail
 	}{
-		{"valid", "application/json", `{"name":"a","count":1}`, 0},
-		{"charset parameter", "application/json; charset=utf-8", `{"name":"a"}`, 0},
-		{"no content type", "", `{"name":"a"}`, http.StatusUnsupportedMediaType},
-		{"wrong content type", "text/plain", `{"name":"a"}`, http.StatusUnsupportedMediaType},
-		{"empty", "application/json", ``, http.StatusBadRequest},
-		{"malformed", "application/json", `{"name":`, http.StatusBadRequest},
-		{"syntax error", "application/json", `{"name" "a"}`, http.StatusBadRequest},
-		{"unknown field", "application/json", `{"name":"a","admin":true}`, http.StatusBadRequest},
-		{"wrong type", "application/json", `{"count":"many"}`, http.StatusBadRequest},
-		{"not an object", "application/json", `[1,2]`, http.StatusBadRequest},
-		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, http.StatusBadRequest},
-		{"too large", "application/json", `{"name":"` + strings.Repeat("x", 100) + `"}`, http.StatusRequestEntityTooLarge},
+		{"valid", "application/json", `{"name":"a","count":1}`, 0, ""},
+		{"charset parameter", "application/json; charset=utf-8", `{"name":"a"}`, 0, ""},
+		{"no content type", "", `{"name":"a"}`, http.StatusUnsupportedMediaType, ""},
+		{"wrong content type", "text/plain", `{"name":"a"}`, http.StatusUnsupportedMediaType, ""},
+		{"empty", "application/json", ``, http.StatusBadRequest, ""},
+		{"malformed", "application/json", `{"name":`, http.StatusBadRequest, ""},
+		{"syntax error", "application/json", `{"name" "a"}`, http.StatusBadRequest, ""},
+		{"unknown field", "application/json", `{"name":"a","admin":true}`, http.StatusBadRequest, ""},
+		{"wrong type", "application/json", `{"count":"many"}`, http.StatusBadRequest, ""},
+		{"not an object", "application/json", `[1,2]`, http.StatusBadRequest, ""},
+		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, http.StatusBadRequest, ""},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("x", 100) + `"}`, http.StatusRequestEntityTooLarge, ""},
+		{"nested", "application/json", `{"inner":{"label":"x"},"labels":{"a":"b","A":"c"}}`, 0, ""},
+		{"duplicate key", "application/json", `{"name":"a","name":"b"}`, http.StatusBadRequest, `"name"`},
+		{"case variant key", "application/json", `{"NAME":"a"}`, http.StatusBadRequest, `"NAME"`},
+		{"nested case variant", "application/json", `{"inner":{"Label":"x"}}`, http.StatusBadRequest, `"Label"`},
+		{"nested duplicate", "application/json", `{"labels":{"a":"b","a":"c"}}`, http.StatusBadRequest, `"a"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,7 +48,7 @@ func TestDecodeJSON(t *testing.T) {
 			if tt.contentType != "" {
 				r.Header.Set("Content-Type", tt.contentType)
 			}
-			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 64)
+			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 96)
 			var p payload
 			err := DecodeJSON(r, &p)
 			if tt.wantStatus == 0 {
@@ -53,6 +63,9 @@ func TestDecodeJSON(t *testing.T) {
 			}
 			if e.Status != tt.wantStatus || e.Detail == "" {
 				t.Fatalf("got %d %q, want %d with a detail", e.Status, e.Detail, tt.wantStatus)
+			}
+			if !strings.Contains(e.Detail, tt.wantKey) {
+				t.Fatalf("detail %q does not name the key %s", e.Detail, tt.wantKey)
 			}
 		})
 	}

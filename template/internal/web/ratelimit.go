@@ -14,14 +14,21 @@ import (
 // bucket of burst tokens refilled at rps per second. A client out of tokens is
 // answered 429 with Retry-After. rps <= 0 turns limiting off.
 //
+// It keeps at most maxClients buckets: past that, each new client's bucket
+// replaces an arbitrary other's, counted in m's
+// http_rate_limit_evictions_total. A client whose bucket is forgotten gets a
+// full burst again, the least harm a flood of addresses (an IPv6 client can
+// own many /64 networks) can then do; refusing new clients instead would lock
+// out everyone who arrives during the flood.
+//
 // Clients are told apart by the connection's address. Behind a reverse proxy
 // or load balancer that is the proxy's address: limit there instead, or key on
 // a header the proxy sets and clients cannot forge.
-func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
+func RateLimit(rps float64, burst int, m *Metrics) func(http.Handler) http.Handler {
 	if rps <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	l := newLimiter(rps, burst)
+	l := newLimiter(rps, burst, maxClients, m.limiterEvictions.Inc)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if wait := l.wait(clientKey(r.RemoteAddr), requestStart(w)); wait > 0 {
@@ -37,6 +44,9 @@ func RateLimit(rps float64, burst int) func(http.Handler) http.Handler {
 	}
 }
 
+// maxClients bounds the limiter's memory: about 8 MiB of buckets.
+const maxClients = 1 << 16
+
 // minIdleTTL is the least time a client's bucket is kept after its last
 // request. A bucket is kept at least until it would be full again, so
 // forgetting it changes nothing.
@@ -46,22 +56,36 @@ const minIdleTTL = 3 * time.Minute
 // one lock that guards the map: a bucket of its own, with its own lock, would
 // double the locking on every request.
 type limiter struct {
-	rps     float64
-	burst   float64
-	idleTTL time.Duration
+	rps        float64
+	burst      float64
+	idleTTL    time.Duration
+	maxClients int
+	evicted    func() // called for each bucket forgotten to make room
 
 	mu        sync.Mutex
 	clients   map[netip.Prefix]*client
 	lastSweep time.Time
 }
 
-func newLimiter(rps float64, burst int) *limiter {
+func newLimiter(rps float64, burst, maxClients int, evicted func()) *limiter {
 	return &limiter{
-		rps:     rps,
-		burst:   float64(burst),
-		idleTTL: max(minIdleTTL, time.Duration(float64(burst)/rps*float64(time.Second))),
-		clients: make(map[netip.Prefix]*client),
+		rps:        rps,
+		burst:      float64(burst),
+		idleTTL:    max(minIdleTTL, seconds(float64(burst)/rps)),
+		maxClients: maxClients,
+		evicted:    evicted,
+		clients:    make(map[netip.Prefix]*client),
 	}
+}
+
+// seconds converts s seconds to a Duration, the longest one when s is beyond
+// its range: a converted float out of range gives a meaningless value, which
+// for a wait could be negative and let the request through.
+func seconds(s float64) time.Duration {
+	if s >= float64(math.MaxInt64)/float64(time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(s * float64(time.Second))
 }
 
 type client struct {
@@ -69,7 +93,10 @@ type client struct {
 	lastSeen time.Time
 }
 
-// wait takes a token for key, or returns how long until one is available.
+// wait takes a token for key, or returns how long until one is available. now
+// is when the request arrived; requests can reach the limiter out of that
+// order, and a bucket's time only moves forward, so that no interval is
+// credited twice.
 func (l *limiter) wait(key netip.Prefix, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -83,17 +110,24 @@ func (l *limiter) wait(key netip.Prefix, now time.Time) time.Duration {
 	}
 	c, ok := l.clients[key]
 	if !ok {
-		c = &client{tokens: l.burst}
+		if len(l.clients) >= l.maxClients {
+			for k := range l.clients { // map order: an arbitrary bucket
+				delete(l.clients, k)
+				l.evicted()
+				break
+			}
+		}
+		c = &client{tokens: l.burst, lastSeen: now}
 		l.clients[key] = c
 	} else if elapsed := now.Sub(c.lastSeen); elapsed > 0 {
 		c.tokens = min(l.burst, c.tokens+elapsed.Seconds()*l.rps)
+		c.lastSeen = now
 	}
-	c.lastSeen = now
 	if c.tokens >= 1 {
 		c.tokens--
 		return 0
 	}
-	return time.Duration((1 - c.tokens) / l.rps * float64(time.Second))
+	return seconds((1 - c.tokens) / l.rps)
 }
 
 // clientKey is the client's address as a prefix: the address itself for IPv4,

@@ -34,7 +34,7 @@ func do(h http.Handler, method, target, contentType, body string) *httptest.Resp
 }
 
 func TestCreateThenGet(t *testing.T) {
-	mux := newMux(NewMemoryStore(10))
+	mux := newMux(NewMemoryStore(10, 1<<20))
 	rec := do(mux, http.MethodPost, "/v1/notes", "application/json", `{"title":"hello","body":"world"}`)
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
@@ -76,7 +76,7 @@ func TestCreateRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := do(newMux(NewMemoryStore(10)), http.MethodPost, "/v1/notes", tt.contentType, tt.body)
+			rec := do(newMux(NewMemoryStore(10, 1<<20)), http.MethodPost, "/v1/notes", tt.contentType, tt.body)
 			if rec.Code != tt.want {
 				t.Fatalf("got %d %s, want %d", rec.Code, rec.Body, tt.want)
 			}
@@ -97,19 +97,42 @@ func TestCreateRejects(t *testing.T) {
 }
 
 func TestGetMissing(t *testing.T) {
-	rec := do(newMux(NewMemoryStore(10)), http.MethodGet, "/v1/notes/nope", "", "")
+	rec := do(newMux(NewMemoryStore(10, 1<<20)), http.MethodGet, "/v1/notes/nope", "", "")
 	if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("got %d %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
 }
 
 func TestStoreFull(t *testing.T) {
-	mux := newMux(NewMemoryStore(1))
-	if rec := do(mux, http.MethodPost, "/v1/notes", "application/json", `{"title":"a"}`); rec.Code != http.StatusCreated {
-		t.Fatalf("first note: %d", rec.Code)
+	// The largest valid note: 10,000 four-byte characters, 40 KB.
+	big := `{"title":"big","body":"` + strings.Repeat("\U0001F600", maxBody) + `"}`
+	tests := []struct {
+		name     string
+		store    *MemoryStore
+		body     string
+		accepted int
+	}{
+		{"by count", NewMemoryStore(1, 1<<20), `{"title":"a"}`, 1},
+		{"by bytes", NewMemoryStore(1000, 100<<10), big, 2},
 	}
-	if rec := do(mux, http.MethodPost, "/v1/notes", "application/json", `{"title":"b"}`); rec.Code != http.StatusInsufficientStorage {
-		t.Fatalf("note past the limit: %d, want 507", rec.Code)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mux := newMux(tt.store)
+			for i := range tt.accepted {
+				if rec := do(mux, http.MethodPost, "/v1/notes", "application/json", tt.body); rec.Code != http.StatusCreated {
+					t.Fatalf("note %d: %d %s", i+1, rec.Code, rec.Body)
+				}
+			}
+			if rec := do(mux, http.MethodPost, "/v1/notes", "application/json", tt.body); rec.Code != http.StatusInsufficientStorage {
+				t.Fatalf("note past the limit: %d, want 507", rec.Code)
+			}
+			// A smaller note may still fit where the big one did not, but
+			// never past the count.
+			_ = do(mux, http.MethodPost, "/v1/notes", "application/json", `{"title":"c"}`)
+			if n, size := tt.store.Usage(); n > tt.accepted+1 || size > tt.store.maxBytes {
+				t.Fatalf("store holds %d notes, %d bytes; past its bounds", n, size)
+			}
+		})
 	}
 }
 

@@ -31,27 +31,52 @@ var (
 	ErrFull     = errors.New("note store is full")
 )
 
-// MemoryStore is a Store in memory, bounded so that clients cannot exhaust the
-// service's memory. It loses everything when the process exits.
+// MemoryStore is a Store in memory, bounded both by the number of notes and
+// by their size, so that no client can exhaust the service's memory however
+// it shapes its notes. It loses everything when the process exits.
 type MemoryStore struct {
-	mu    sync.RWMutex
-	notes map[string]Note
-	limit int
+	mu       sync.RWMutex
+	notes    map[string]Note
+	limit    int
+	maxBytes int64
+	bytes    int64
 }
 
-// NewMemoryStore returns an empty store that holds at most limit notes.
-func NewMemoryStore(limit int) *MemoryStore {
-	return &MemoryStore{notes: make(map[string]Note), limit: limit}
+// noteOverhead approximates what a note costs beyond its strings: the
+// struct, its time and its map entry.
+const noteOverhead = 128
+
+// NewMemoryStore returns an empty store that holds at most limit notes and
+// at most maxBytes of them, as size counts them.
+func NewMemoryStore(limit int, maxBytes int64) *MemoryStore {
+	return &MemoryStore{notes: make(map[string]Note), limit: limit, maxBytes: maxBytes}
 }
 
-// Create stores n.
+// size is what n counts against the store's byte bound.
+func size(n Note) int64 {
+	return int64(len(n.ID)+len(n.Title)+len(n.Body)) + noteOverhead
+}
+
+// Usage returns how many notes the store holds and their size in bytes.
+func (s *MemoryStore) Usage() (int, int64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.notes), s.bytes
+}
+
+// Create stores n, or returns ErrFull when either bound would be passed.
 func (s *MemoryStore) Create(_ context.Context, n Note) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.notes) >= s.limit {
+	bytes, count := s.bytes+size(n), len(s.notes)+1
+	if old, ok := s.notes[n.ID]; ok {
+		bytes, count = bytes-size(old), count-1
+	}
+	if count > s.limit || bytes > s.maxBytes {
 		return ErrFull
 	}
 	s.notes[n.ID] = n
+	s.bytes = bytes
 	return nil
 }
 

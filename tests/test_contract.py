@@ -598,37 +598,30 @@ def test_rate_limit_answers_429_but_spares_probes(launch: Launcher) -> None:
 
 def test_invalid_configuration_exits_2_naming_every_bad_variable(service_binary: Path) -> None:
     """Invalid settings stop the start with exit code 2, and stderr names every invalid variable."""
-    env = clean_env(
-        HTTP_ADDR="not-an-address",
-        LOG_LEVEL="loud",
-        RATE_LIMIT_BURST="-1",
-        ADMIN_ADDR=f"127.0.0.1:{free_port()}",
-        LOG_FORMAT="json",
+    stderr = refused_start(
+        service_binary, HTTP_ADDR="not-an-address", LOG_LEVEL="loud", RATE_LIMIT_BURST="-1", LOG_FORMAT="json"
     )
-    try:
-        proc = subprocess.run(
-            [str(service_binary)], env=env, capture_output=True, text=True, timeout=10, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"the service did not exit within 10s on an invalid configuration: {exc.stderr!r}")
-    assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     for name in ("HTTP_ADDR", "LOG_LEVEL", "RATE_LIMIT_BURST"):
-        assert name in proc.stderr, f"stderr does not name {name}:\n{proc.stderr}"
+        assert name in stderr, f"stderr does not name {name}:\n{stderr}"
 
 
 def test_rate_limit_near_zero_is_refused(service_binary: Path) -> None:
     """RATE_LIMIT_RPS must be 0 (off) or a sane rate: 1e-10 stops the start with exit code 2."""
-    env = clean_env(
-        RATE_LIMIT_RPS="1e-10", HTTP_ADDR=f"127.0.0.1:{free_port()}", ADMIN_ADDR=f"127.0.0.1:{free_port()}"
-    )
+    stderr = refused_start(service_binary, RATE_LIMIT_RPS="1e-10", HTTP_ADDR=f"127.0.0.1:{free_port()}")
+    assert "RATE_LIMIT_RPS" in stderr, f"stderr does not name RATE_LIMIT_RPS:\n{stderr}"
+
+
+def refused_start(service_binary: Path, **settings: str) -> str:
+    """Start the service with these settings; it must exit with code 2 within 10 s. Its stderr."""
+    env = clean_env(ADMIN_ADDR=f"127.0.0.1:{free_port()}", **settings)
     try:
         proc = subprocess.run(
             [str(service_binary)], env=env, capture_output=True, text=True, timeout=10, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"the service did not exit within 10s with RATE_LIMIT_RPS=1e-10: {exc.stderr!r}")
+        pytest.fail(f"the service did not exit within 10s with {settings}: {exc.stderr!r}")
     assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    assert "RATE_LIMIT_RPS" in proc.stderr, f"stderr does not name RATE_LIMIT_RPS:\n{proc.stderr}"
+    return proc.stderr
 
 
 # -- 10: healthcheck command ---------------------------------------------------------------------------

@@ -737,34 +737,34 @@ def server_closed(sock: socket.socket, timeout: float) -> bool:
         return True
 
 
-def test_keep_alive_ends_when_the_drain_starts(launch: Launcher) -> None:
-    """From SIGTERM, idle keep-alive connections are closed and answers carry Connection: close, while
-    new connections are still served for the drain delay."""
+def test_drain_answers_ask_clients_to_reconnect(launch: Launcher) -> None:
+    """From SIGTERM, for the drain delay, the service keeps serving on the connections it has and on
+    new ones, and every answer carries Connection: close, after which the connection is closed."""
     svc = launch(SHUTDOWN_DRAIN_DELAY="3s", SHUTDOWN_TIMEOUT="10s")
     request = f"GET /version HTTP/1.1\r\nHost: 127.0.0.1:{svc.http_port}\r\n\r\n".encode()
-    with socket.create_connection(("127.0.0.1", svc.http_port), timeout=10) as idle:
-        idle.sendall(request)
-        resp = http.client.HTTPResponse(idle, method="GET")
+
+    def get_version(conn: socket.socket) -> http.client.HTTPResponse:
+        conn.sendall(request)
+        resp = http.client.HTTPResponse(conn, method="GET")
         resp.begin()
         resp.read()
-        assert resp.status == 200, resp.status
-        assert resp.getheader("Connection", "").lower() != "close", "keep-alive before the shutdown"
+        return resp
+
+    with socket.create_connection(("127.0.0.1", svc.http_port), timeout=10) as kept:
+        before = get_version(kept)
+        assert before.status == 200, before.status
+        assert (before.getheader("Connection") or "").lower() != "close", "keep-alive before the shutdown"
 
         svc.terminate()
         wait_until_readiness_fails(svc, timeout=2)
-        assert server_closed(idle, timeout=1), "the idle keep-alive connection stayed open in the drain"
-
-    conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=10)
-    try:
-        conn.request("GET", "/version")
-        during = conn.getresponse()
-        during.read()
-        assert during.status == 200, f"a new connection in the drain must be served: {during.status}"
-        assert (during.getheader("Connection") or "").lower() == "close", (
-            f"an answer in the drain must carry Connection: close: {during.getheaders()}"
-        )
-    finally:
-        conn.close()
+        with socket.create_connection(("127.0.0.1", svc.http_port), timeout=10) as fresh:
+            for name, conn in (("kept", kept), ("new", fresh)):
+                during = get_version(conn)
+                assert during.status == 200, f"the {name} connection must be served in the drain"
+                assert (during.getheader("Connection") or "").lower() == "close", (
+                    f"an answer in the drain must carry Connection: close: {during.getheaders()}"
+                )
+                assert server_closed(conn, timeout=1), f"the {name} connection stayed open after it"
     assert svc.wait_exit(timeout=3 + 10) == 0, svc.output()
 
 

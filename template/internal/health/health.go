@@ -46,6 +46,12 @@ func (h *Health) Shutdown() {
 	h.shuttingDown.Store(true)
 }
 
+// Draining reports whether Shutdown was called: the service is leaving, and
+// its answers should ask clients to reconnect elsewhere.
+func (h *Health) Draining() bool {
+	return h.shuttingDown.Load()
+}
+
 // Status is the body of both public probes. It names the checks and their
 // status only: their errors can hold addresses and credentials, so they go to
 // the log and the admin listener.

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from conftest import git
 from tooling.releases import RELEASES, releases, tag_releases
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
 
 
 @pytest.fixture
@@ -41,8 +37,8 @@ def test_tags_are_created_from_the_list(repo: Path, tmp_path: Path) -> None:
     listed = release_list(tmp_path / "releases.toml", ("1.0.0", first), ("1.1.0", second))
 
     assert tag_releases(repo, listed) == ["1.0.0", "1.1.0"]
-    assert git(repo, "rev-parse", "1.0.0^{commit}") == first
-    assert git(repo, "rev-parse", "1.1.0^{commit}") == second
+    assert git(repo, "rev-parse", "1.0.0^{commit}").strip() == first
+    assert git(repo, "rev-parse", "1.1.0^{commit}").strip() == second
     assert tag_releases(repo, listed) == [], "a second run creates nothing"
 
 

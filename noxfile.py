@@ -111,6 +111,15 @@ def release_tags(session: nox.Session) -> None:
     session.log(f"created tags: {', '.join(created)}" if created else "every release tag exists already")
 
 
+@nox.session(python="3.11")
+def gomod(session: nox.Session) -> None:
+    """Resolve gomod/modules.toml and rewrite gomod/lock.yaml, from which every variant's go.mod
+    and go.sum are rendered. Run it after changing a module there. Not a default session: it needs
+    the Go module proxy."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("python", "-m", "tooling.gomod")
+
+
 @nox.session(python=False)
 def pins(session: nox.Session) -> None:
     """Report the pinned versions (Python packages, nox, Go tools, the generated workflow's actions,

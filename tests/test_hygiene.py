@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +88,14 @@ JUNK = (
 
 def test_editor_and_os_junk_is_not_rendered(tmp_path: Path) -> None:
     template = tmp_path / "template-copy"
-    shutil.copytree(TEMPLATE_ROOT / "template", template / "template")
-    shutil.copy2(TEMPLATE_ROOT / "copier.yml", template / "copier.yml")
-    shutil.copytree(TEMPLATE_ROOT / "licenses", template / "licenses")
+    # The repository's tracked files, where copier.yml and the template's includes are found.
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    for rel in filter(None, tracked.split("\0")):
+        if (TEMPLATE_ROOT / rel).is_file():
+            (template / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE_ROOT / rel, template / rel)
     for rel in JUNK:
         (template / "template" / rel).parent.mkdir(parents=True, exist_ok=True)
         (template / "template" / rel).write_text("junk\n")

@@ -4,7 +4,6 @@ and `nox -s pins` reports newer releases without failing when a registry cannot 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import urllib.error
@@ -29,7 +28,8 @@ def test_every_pin_is_read_from_its_place() -> None:
         GOVULNCHECK: pins.WORKFLOW,
         "actions/checkout": pins.WORKFLOW,
         "actions/cache": pins.WORKFLOW,
-        "github.com/prometheus/client_golang": pins.GO_MOD,
+        "github.com/prometheus/client_golang": pins.GO_MODULES,
+        "github.com/prometheus/common": pins.GO_LOCK,
     }
     assert {name: found[name].place for name in expected_places} == expected_places
     # Read independently: every step's action and every go.mod requirement is a pin.
@@ -38,10 +38,9 @@ def test_every_pin_is_read_from_its_place() -> None:
         s["uses"].split("@")[0] for job in workflow["jobs"].values() for s in job["steps"] if "uses" in s
     }
     assert actions == {p.name for p in pins.action_pins()}
-    assert pins.GO_MOD in pins.go_mod_files()
-    go_mods = "".join((pins.ROOT / rel).read_text() for rel in pins.go_mod_files())
-    requirements = re.findall(r"^\s*(?:require )?(\S+\.\S+) v\S+", go_mods, flags=re.MULTILINE)
-    assert set(requirements) == {p.name for p in pins.go_module_pins()}
+    # Every module a generated go.mod can require is a pin.
+    lock = yaml.safe_load((pins.ROOT / pins.GO_LOCK).read_text())
+    assert {r["path"] for r in lock["require"]} == {p.name for p in pins.go_module_pins()}
     assert all(p.version for p in found.values())
 
 
@@ -60,7 +59,15 @@ def test_pins_repeated_elsewhere_agree() -> None:
 
 
 def test_a_repeat_that_disagrees_is_reported(tmp_path: Path) -> None:
-    for rel in (pins.PYPROJECT, pins.README, pins.NOXFILE, pins.MAKEFILE, pins.WORKFLOW, pins.GO_MOD):
+    for rel in (
+        pins.PYPROJECT,
+        pins.README,
+        pins.NOXFILE,
+        pins.MAKEFILE,
+        pins.WORKFLOW,
+        pins.GO_MODULES,
+        pins.GO_LOCK,
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(pins.ROOT / rel, tmp_path / rel)
     (tmp_path / "docs").mkdir()

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PYPROJECT = "pyproject.toml"
@@ -28,7 +30,8 @@ NOXFILE = "noxfile.py"
 MAKEFILE = "template/Makefile.jinja"
 WORKFLOW = "template/{% if ci == 'github' %}.github{% endif %}/workflows/ci.yml"
 GITLAB_CI = "template/{% if ci == 'gitlab' %}.gitlab-ci.yml{% endif %}.jinja"
-GO_MOD = "template/go.mod.jinja"
+GO_MODULES = "gomod/modules.toml"
+GO_LOCK = "gomod/lock.yaml"
 
 GOLANGCI_LINT = "github.com/golangci/golangci-lint/v2"
 ACTIONLINT = "github.com/rhysd/actionlint"
@@ -124,34 +127,20 @@ def action_pins(root: Path = ROOT) -> list[Pin]:
     return list(pins.values())
 
 
-REQUIRE = re.compile(r"^(?:require\s+)?([\w.~/-]+\.[\w.~/-]+)\s+(v\S+)(\s*//\s*indirect)?\s*$")
-
-
-def go_mod_files(root: Path = ROOT) -> list[str]:
-    """The go.mod files the template renders (one per variant that has its own)."""
-    found = (root / "template").rglob("go.mod*")
-    return sorted(str(p.relative_to(root)) for p in found if p.name in ("go.mod", "go.mod.jinja"))
-
-
 def go_module_pins(root: Path = ROOT) -> list[Pin]:
-    """The requirements of every generated go.mod (direct and indirect)."""
+    """The Go modules the generated services require: the direct ones as gomod/modules.toml pins
+    them, noted with the answer that brings each in, and the indirect ones at the versions
+    gomod/lock.yaml resolved them to."""
     pins = []
-    for rel in go_mod_files(root):
-        in_block = False
-        for raw in _text(root, rel).splitlines():
-            line = raw.strip()
-            if line == "require (":
-                in_block = True
-                continue
-            if in_block and line == ")":
-                in_block = False
-                continue
-            if in_block or line.startswith("require "):
-                match = REQUIRE.match(line)
-                if match is None:
-                    raise ValueError(f"{rel}: cannot read {line!r}")
-                note = "indirect" if match.group(3) else ""
-                pins.append(Pin(match.group(1), match.group(2), "go", rel, note))
+    direct: set[str] = set()
+    for answer, modules in tomllib.loads(_text(root, GO_MODULES)).items():
+        for module, version in modules.items():
+            pins.append(Pin(module, version, "go", GO_MODULES, note=answer))
+            direct.add(module)
+    lock = yaml.safe_load(_text(root, GO_LOCK))
+    for req in lock["require"]:
+        if req["path"] not in direct:
+            pins.append(Pin(req["path"], req["version"], "go", GO_LOCK, note="indirect"))
     return pins
 
 

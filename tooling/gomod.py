@@ -1,0 +1,166 @@
+"""go.mod and go.sum for every variant, from gomod/modules.toml (`nox -s gomod`).
+
+Every variant's go.mod and go.sum must be exactly what `go mod tidy` leaves, and
+they differ by answer. Keeping one go.sum per combination would not scale, so
+this resolves every module the template can need together (Go's minimal version
+selection over all of them at once), then renders each answer of
+modules.toml alone on top of the defaults, requires every resolved module at
+its resolved version and lets `go mod tidy` keep what that variant needs.
+Because every module has one version whatever the answers, a combination's
+go.mod and go.sum are the union of its answers' lines; gomod/lock.yaml records
+which answers need each line, and the tidy tests check the unions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Any
+
+from tooling import variants
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = ROOT / "gomod" / "modules.toml"
+LOCK = ROOT / "gomod" / "lock.yaml"
+ALWAYS = "always"
+
+
+def answer_sets() -> dict[str, dict[str, str]]:
+    """modules.toml: the direct modules (path -> version) of each answer."""
+    return tomllib.loads(MODULES.read_text())
+
+
+def answers_of(name: str) -> dict[str, Any]:
+    """The answers that render answer set `name`: the defaults, with its one answer changed."""
+    answers = variants.defaults()
+    if name == ALWAYS:
+        return answers
+    question, _, value = name.partition("=")
+    for choice in variants.choices(question):
+        if str(choice.value).lower() == value.lower():
+            if not choice.available:
+                sys.exit(f"{name}: {choice.refusal} (copier.yml); make it available first")
+            return {**answers, question: choice.value}
+    sys.exit(f"{name}: copier.yml has no such answer")
+
+
+def _go(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    proc = subprocess.run(["go", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"go {' '.join(args)} in {cwd}:\n{proc.stderr}")
+    return proc.stdout
+
+
+def _go_mod(module: str, go_version: str, requires: dict[str, str]) -> str:
+    lines = "".join(f"\t{path} {version}\n" for path, version in sorted(requires.items()))
+    return f"module {module}\n\ngo {go_version}.0\n\nrequire (\n{lines})\n"
+
+
+def resolve(sets: dict[str, dict[str, str]], go_version: str, scratch: Path) -> dict[str, str]:
+    """The version of every module in the build list of all answers' modules together."""
+    every: dict[str, str] = {}
+    for modules in sets.values():
+        every.update(modules)
+    universe = scratch / "universe"
+    universe.mkdir()
+    (universe / "go.mod").write_text(_go_mod("universe", go_version, every))
+    listed = _go(universe, "list", "-m", "-f", "{{.Path}} {{.Version}}", "all").splitlines()
+    return dict(line.split() for line in listed[1:])  # the first is the main module
+
+
+def tidy_variant(name: str, resolved: dict[str, str], scratch: Path) -> tuple[dict[str, bool], list[str]]:
+    """What `go mod tidy` keeps for answer set `name` with every module at its resolved
+    version: {module path: direct?} and the go.sum lines."""
+    import copier  # the template's own dependency, imported only when rendering
+
+    warnings.filterwarnings("ignore", category=copier.errors.DirtyLocalWarning)
+    answers = answers_of(name)
+    dst = scratch / re.sub(r"[^a-z0-9]+", "-", name.lower())
+    copier.run_copy(str(ROOT), dst, data=answers, defaults=True, vcs_ref="HEAD", quiet=True)
+    (dst / "go.sum").unlink(missing_ok=True)
+    (dst / "go.mod").write_text(_go_mod(answers["module_path"], answers["go_version"], resolved))
+    _go(dst, "mod", "tidy")
+    mod = json.loads(_go(dst, "mod", "edit", "-json"))
+    requires = {r["Path"]: not r.get("Indirect", False) for r in mod.get("Require") or []}
+    for path in requires:
+        assert path in resolved, f"{name}: {path} is not in the resolved build list"
+    return requires, (dst / "go.sum").read_text().splitlines()
+
+
+def _semver_key(version: str) -> tuple[Any, ...]:
+    """Go's semantic-version order (golang.org/x/mod/semver) as a sort key."""
+    core, _, build = version.removeprefix("v").partition("+")
+    del build  # build metadata (+incompatible) does not order versions
+    release, dash, pre = core.partition("-")
+    numbers = tuple(int(n) for n in release.split("."))
+    if not dash:
+        return (numbers, 1, ())
+    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (numbers, 0, ids)
+
+
+def sum_key(line: str) -> tuple[Any, ...]:
+    """go.sum's order: by module path, then version, a version's go.mod hash after its tree's."""
+    path, version, _hash = line.split(" ")
+    version, gomod, _ = version.partition("/go.mod")
+    return (path, _semver_key(version), bool(gomod))
+
+
+def lock(sets: dict[str, dict[str, str]], resolved: dict[str, str], tidied: dict[str, Any]) -> str:
+    require: dict[str, dict[str, list[str]]] = {}
+    sums: dict[str, list[str]] = {}
+    for name in sets:
+        requires, lines = tidied[name]
+        for path, direct in requires.items():
+            entry = require.setdefault(path, {"sets": [], "direct": []})
+            entry["sets"].append(name)
+            if direct:
+                entry["direct"].append(name)
+        for line in lines:
+            sums.setdefault(line, []).append(name)
+    out = [
+        "# Generated by `nox -s gomod` from gomod/modules.toml; do not edit. Each go.mod",
+        "# requirement and go.sum line, with the answer sets that need it (`direct`: that",
+        "# import it directly).",
+        "require:",
+    ]
+    for path in sorted(require):
+        entry = {"path": path, "version": resolved[path], **require[path]}
+        out.append(f"  - {json.dumps(entry)}")
+    out.append("sum:")
+    for line in sorted(sums, key=sum_key):
+        out.append(f"  - {json.dumps({'line': line, 'sets': sums[line]})}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    sets = answer_sets()
+    if ALWAYS not in sets:
+        sys.exit(f"{MODULES}: the [{ALWAYS}] set is missing")
+    go_version = variants.defaults()["go_version"]
+    with tempfile.TemporaryDirectory(prefix="gomod-") as tmp:
+        scratch = Path(tmp)
+        resolved = resolve(sets, go_version, scratch)
+        raised = [
+            f"{path} {version} -> {resolved[path]}"
+            for modules in sets.values()
+            for path, version in modules.items()
+            if resolved[path] != version
+        ]
+        if raised:
+            sys.exit(f"{MODULES}: other modules require newer versions; pin these: {', '.join(raised)}")
+        tidied = {name: tidy_variant(name, resolved, scratch) for name in sets}
+    LOCK.write_text(lock(sets, resolved, tidied))
+    print(f"wrote {LOCK.relative_to(ROOT)}: {len(sets)} answer sets, {len(resolved)} modules")
+
+
+if __name__ == "__main__":
+    main()

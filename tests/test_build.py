@@ -39,13 +39,17 @@ def path_without(tool: str) -> str:
 
 def make_lint(project: Path) -> subprocess.CompletedProcess[str]:
     """`make lint` on a machine whose only tool is Go."""
+    # golangci-lint holds a lock in the temporary directory and a second instance fails on it; the
+    # projects linted at once here are separate copies, so each gets a temporary directory of its own.
+    tmpdir = project.parent / "tmp"
+    tmpdir.mkdir(exist_ok=True)
     return subprocess.run(
         ["make", "lint"],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "PATH": path_without("golangci-lint")},
+        env={**os.environ, "PATH": path_without("golangci-lint"), "TMPDIR": str(tmpdir)},
         check=False,
     )
 

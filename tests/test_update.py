@@ -468,7 +468,7 @@ def test_every_available_answer_can_be_switched_to_on_update(
 
 @pytest.mark.parametrize(
     "choice",
-    [c for c in refused_choices() if c.question == "http_framework"],
+    refused_choices()[:1],  # one unfinished answer of any question shows it
     ids=lambda c: f"{c.question}={c.value}",
 )
 def test_unavailable_answer_is_refused_on_update_and_changes_nothing(

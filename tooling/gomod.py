@@ -78,7 +78,8 @@ def resolve(sets: dict[str, dict[str, str]], go_version: str, scratch: Path) -> 
 
 def tidy_variant(name: str, resolved: dict[str, str], scratch: Path) -> tuple[dict[str, bool], list[str]]:
     """What `go mod tidy` keeps for answer set `name` with every module at its resolved
-    version: {module path: direct?} and the go.sum lines."""
+    version: {module path: (version, direct?)} and the go.sum lines. Tidy may raise a module
+    the pruned module graph of the resolution did not reach (a dependency of a dependency)."""
     import copier  # the template's own dependency, imported only when rendering
 
     warnings.filterwarnings("ignore", category=copier.errors.DirtyLocalWarning)
@@ -89,7 +90,7 @@ def tidy_variant(name: str, resolved: dict[str, str], scratch: Path) -> tuple[di
     (dst / "go.mod").write_text(_go_mod(answers["module_path"], answers["go_version"], resolved))
     _go(dst, "mod", "tidy")
     mod = json.loads(_go(dst, "mod", "edit", "-json"))
-    requires = {r["Path"]: not r.get("Indirect", False) for r in mod.get("Require") or []}
+    requires = {r["Path"]: (r["Version"], not r.get("Indirect", False)) for r in mod.get("Require") or []}
     for path in requires:
         assert path in resolved, f"{name}: {path} is not in the resolved build list"
     return requires, (dst / "go.sum").read_text().splitlines()
@@ -114,12 +115,15 @@ def sum_key(line: str) -> tuple[Any, ...]:
     return (path, _semver_key(version), bool(gomod))
 
 
-def lock(sets: dict[str, dict[str, str]], resolved: dict[str, str], tidied: dict[str, Any]) -> str:
+def lock(sets: dict[str, dict[str, str]], tidied: dict[str, Any]) -> str:
     require: dict[str, dict[str, list[str]]] = {}
+    versions: dict[str, str] = {}
     sums: dict[str, list[str]] = {}
     for name in sets:
         requires, lines = tidied[name]
-        for path, direct in requires.items():
+        for path, (version, direct) in requires.items():
+            if versions.setdefault(path, version) != version:
+                sys.exit(f"{path}: tidied to {versions[path]} and {version}; pin it in {MODULES.name}")
             entry = require.setdefault(path, {"sets": [], "direct": []})
             entry["sets"].append(name)
             if direct:
@@ -133,7 +137,7 @@ def lock(sets: dict[str, dict[str, str]], resolved: dict[str, str], tidied: dict
         "require:",
     ]
     for path in sorted(require):
-        entry = {"path": path, "version": resolved[path], **require[path]}
+        entry = {"path": path, "version": versions[path], **require[path]}
         out.append(f"  - {json.dumps(entry)}")
     out.append("sum:")
     for line in sorted(sums, key=sum_key):
@@ -158,7 +162,7 @@ def main() -> None:
         if raised:
             sys.exit(f"{MODULES}: other modules require newer versions; pin these: {', '.join(raised)}")
         tidied = {name: tidy_variant(name, resolved, scratch) for name in sets}
-    LOCK.write_text(lock(sets, resolved, tidied))
+    LOCK.write_text(lock(sets, tidied))
     print(f"wrote {LOCK.relative_to(ROOT)}: {len(sets)} answer sets, {len(resolved)} modules")
 
 

@@ -174,6 +174,51 @@ func TestRouteLabels(t *testing.T) {
 
 type withValueKey struct{}
 
+// TestSetRoute: a router that is not a Router reports the route label through
+// SetRoute, below writers that unwrap; a request it never reports is named by
+// the routeOf function Observe was given.
+func TestSetRoute(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	routeOf := func(*http.Request) string { return "/from/route-of" }
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"recorded", func(w http.ResponseWriter, _ *http.Request) {
+			SetRoute(&unwrapper{w}, "/items/{id}")
+			w.WriteHeader(http.StatusNoContent)
+		}, "/items/{id}"},
+		{"no route", func(w http.ResponseWriter, _ *http.Request) {
+			SetRoute(w, "")
+			w.WriteHeader(http.StatusNotFound)
+		}, "unmatched"},
+		{"never reported", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		}, "/from/route-of"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs.Reset()
+			h := Observe(logger, NewMetrics(prometheus.NewRegistry()), routeOf)(tt.handler)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/items/1", nil))
+			records := accessLogs(t, &logs)
+			if len(records) != 1 || records[0]["route"] != tt.want {
+				t.Fatalf("access log = %v, want route %q", records, tt.want)
+			}
+		})
+	}
+	// Without Observe above there is nothing to record into.
+	SetRoute(httptest.NewRecorder(), "/items/{id}")
+}
+
+// unwrapper is a writer of some middleware, which gives access to the one it
+// wraps.
+type unwrapper struct{ http.ResponseWriter }
+
+func (w *unwrapper) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // TestRouteOfRequestsAnsweredBeforeRouting: a 429 or 413 sent by a
 // middleware above the router is labelled with the route it was sent to.
 func TestRouteOfRequestsAnsweredBeforeRouting(t *testing.T) {

@@ -76,9 +76,13 @@ def resolve(sets: dict[str, dict[str, str]], go_version: str, scratch: Path) -> 
     return dict(line.split() for line in listed[1:])  # the first is the main module
 
 
-def tidy_variant(name: str, resolved: dict[str, str], scratch: Path) -> tuple[dict[str, bool], list[str]]:
+def tidy_variant(
+    name: str, resolved: dict[str, str], scratch: Path
+) -> tuple[dict[str, tuple[str, bool]], list[str]]:
     """What `go mod tidy` keeps for answer set `name` with every module at its resolved
-    version: {module path: direct?} and the go.sum lines."""
+    version: {module path: (version, direct?)} and the go.sum lines. Tidy may raise a version
+    above the resolved one: the resolution reads a pruned module graph, and the packages a variant
+    imports can reach past it."""
     import copier  # the template's own dependency, imported only when rendering
 
     warnings.filterwarnings("ignore", category=copier.errors.DirtyLocalWarning)
@@ -89,7 +93,7 @@ def tidy_variant(name: str, resolved: dict[str, str], scratch: Path) -> tuple[di
     (dst / "go.mod").write_text(_go_mod(answers["module_path"], answers["go_version"], resolved))
     _go(dst, "mod", "tidy")
     mod = json.loads(_go(dst, "mod", "edit", "-json"))
-    requires = {r["Path"]: not r.get("Indirect", False) for r in mod.get("Require") or []}
+    requires = {r["Path"]: (r["Version"], not r.get("Indirect", False)) for r in mod.get("Require") or []}
     for path in requires:
         assert path in resolved, f"{name}: {path} is not in the resolved build list"
     return requires, (dst / "go.sum").read_text().splitlines()
@@ -116,10 +120,13 @@ def sum_key(line: str) -> tuple[Any, ...]:
 
 def lock(sets: dict[str, dict[str, str]], resolved: dict[str, str], tidied: dict[str, Any]) -> str:
     require: dict[str, dict[str, list[str]]] = {}
+    versions: dict[str, str] = {}
     sums: dict[str, list[str]] = {}
     for name in sets:
         requires, lines = tidied[name]
-        for path, direct in requires.items():
+        for path, (version, direct) in requires.items():
+            if versions.setdefault(path, version) != version:
+                sys.exit(f"{path}: answer sets tidy to {versions[path]} and {version}; pin it in {MODULES}")
             entry = require.setdefault(path, {"sets": [], "direct": []})
             entry["sets"].append(name)
             if direct:
@@ -133,7 +140,7 @@ def lock(sets: dict[str, dict[str, str]], resolved: dict[str, str], tidied: dict
         "require:",
     ]
     for path in sorted(require):
-        entry = {"path": path, "version": resolved[path], **require[path]}
+        entry = {"path": path, "version": versions[path], **require[path]}
         out.append(f"  - {json.dumps(entry)}")
     out.append("sum:")
     for line in sorted(sums, key=sum_key):

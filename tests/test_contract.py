@@ -853,14 +853,18 @@ def test_precedence_defaults_file_environment(
         "defaults": {},
         "environment": {"RATE_LIMIT_RPS": "0.001", "RATE_LIMIT_BURST": "4"},
         "file": {"CONFIG_FILE": str(config)},
-        "environment-over-file": {"CONFIG_FILE": str(config), "RATE_LIMIT_BURST": "5"},
+        "environment-over-file": {
+            "CONFIG_FILE": str(config),
+            "RATE_LIMIT_RPS": "0.002",
+            "RATE_LIMIT_BURST": "5",
+        },
     }[layers]
     # Expected allowed requests; None: the default burst (200), far above the 8 sent.
     expected = {
         "defaults": None,
         "environment": 4,
         "file": 3 if reads_file else None,
-        "environment-over-file": 5 if reads_file else None,
+        "environment-over-file": 5,
     }[layers]
     svc = launch(**env)
     got = statuses(svc, 8)

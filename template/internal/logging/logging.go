@@ -12,12 +12,22 @@ import (
 
 // New returns a logger writing one record per line to w, as JSON (format
 // "json") or logfmt-style text (format "text"), at the given level ("debug",
-// "info", "warn" or "error"). Records logged with a context that carries a
-// request ID get a request_id attribute.
-func New(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level: %w", err)
+// "info", "warn" or "error"), and setLevel, which changes that level under
+// the running logger, safely while other goroutines log (a configuration
+// reload calls it). Records logged with a context that carries a request ID
+// get a request_id attribute.
+func New(w io.Writer, format, level string) (logger *slog.Logger, setLevel func(string) error, err error) {
+	lvl := new(slog.LevelVar)
+	setLevel = func(level string) error {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(level)); err != nil {
+			return fmt.Errorf("log level: %w", err)
+		}
+		lvl.Set(l)
+		return nil
+	}
+	if err := setLevel(level); err != nil {
+		return nil, nil, err
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
 	var h slog.Handler
@@ -27,9 +37,9 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	case "text":
 		h = slog.NewTextHandler(w, opts)
 	default:
-		return nil, fmt.Errorf("log format %q: want json or text", format)
+		return nil, nil, fmt.Errorf("log format %q: want json or text", format)
 	}
-	return slog.New(contextHandler{h}), nil
+	return slog.New(contextHandler{h}), setLevel, nil
 }
 
 // RequestIDContext is a context carrying a request ID: WithRequestID makes

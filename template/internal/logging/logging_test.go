@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func TestNewRejectsUnknownSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(&bytes.Buffer{}, tt.format, tt.level); err == nil {
+			if _, _, err := New(&bytes.Buffer{}, tt.format, tt.level); err == nil {
 				t.Fatalf("New(%q, %q) succeeded, want an error", tt.format, tt.level)
 			}
 		})
@@ -27,7 +28,7 @@ func TestNewRejectsUnknownSettings(t *testing.T) {
 
 func TestRequestIDInEveryRecord(t *testing.T) {
 	var buf bytes.Buffer
-	logger, err := New(&buf, "json", "debug")
+	logger, _, err := New(&buf, "json", "debug")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestRequestIDInEveryRecord(t *testing.T) {
 
 func TestLevelFilters(t *testing.T) {
 	var buf bytes.Buffer
-	logger, err := New(&buf, "text", "warn")
+	logger, _, err := New(&buf, "text", "warn")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestLevelFilters(t *testing.T) {
 
 func TestRequestIDLoggedOnce(t *testing.T) {
 	var buf bytes.Buffer
-	logger, err := New(&buf, "json", "info")
+	logger, _, err := New(&buf, "json", "info")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,4 +82,65 @@ func TestRequestIDLoggedOnce(t *testing.T) {
 	if n := strings.Count(buf.String(), `"request_id"`); n != 1 {
 		t.Fatalf("request_id appears %d times in %s", n, buf.String())
 	}
+}
+
+func TestSetLevelWhileLogging(t *testing.T) {
+	var buf syncBuffer
+	logger, setLevel, err := New(&buf, "json", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setLevel("loud"); err == nil {
+		t.Fatal("setLevel(loud) succeeded, want an error")
+	}
+	// Loggers in flight while the level changes: go test -race checks the
+	// change is safe.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				logger.Debug("maybe")
+			}
+		})
+	}
+	for _, level := range []string{"debug", "error", "info"} {
+		if err := setLevel(level); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+
+	buf.Reset()
+	logger.Debug("hidden at info")
+	if err := setLevel("debug"); err != nil {
+		t.Fatal(err)
+	}
+	logger.Debug("shown at debug")
+	if out := buf.String(); strings.Contains(out, "hidden") || !strings.Contains(out, "shown") {
+		t.Fatalf("after setLevel(debug) the logger wrote %q", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }

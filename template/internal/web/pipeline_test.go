@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,7 +231,7 @@ func TestRouteOfRequestsAnsweredBeforeRouting(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	}))
 	h := Observe(slog.New(slog.NewJSONHandler(&logs, nil)), m, router.Route)(
-		RateLimit(1, 1, m)(LimitBody(4)(router)))
+		RateLimit(NewRateLimits(1, 1), m)(LimitBody(4)(router)))
 	for _, body := range []string{"{}", "{}", "too large"} {
 		r := httptest.NewRequest(http.MethodPost, "/items", strings.NewReader(body))
 		r.RemoteAddr = "192.0.2.1:1000"
@@ -267,7 +268,7 @@ func TestRouteLabel(t *testing.T) {
 }
 
 func TestLimiterTimeOnlyMovesForward(t *testing.T) {
-	l := newLimiter(1, 1, maxClients, func() {})
+	l := newLimiter(NewRateLimits(1, 1), maxClients, func() {})
 	key := clientKey("192.0.2.1:1000")
 	start := time.Now()
 	// Requests that arrived at 10 s and 5 s reach the limiter in that
@@ -291,7 +292,7 @@ func TestLimiterTimeOnlyMovesForward(t *testing.T) {
 func TestRateLimitAtATinyRate(t *testing.T) {
 	// The configuration refuses such a rate; the limiter must still not
 	// overflow into letting everything through.
-	h := RateLimit(1e-10, 1, NewMetrics(prometheus.NewRegistry()))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := RateLimit(NewRateLimits(1e-10, 1), NewMetrics(prometheus.NewRegistry()))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	for i, want := range []int{http.StatusNoContent, http.StatusTooManyRequests, http.StatusTooManyRequests} {
@@ -305,7 +306,7 @@ func TestRateLimitAtATinyRate(t *testing.T) {
 
 func TestLimiterIsBounded(t *testing.T) {
 	evictions := 0
-	l := newLimiter(1, 1, 3, func() { evictions++ })
+	l := newLimiter(NewRateLimits(1, 1), 3, func() { evictions++ })
 	now := time.Now()
 	for _, addr := range []string{"192.0.2.1:1", "192.0.2.2:1", "192.0.2.3:1", "[2001:db8:1::1]:1", "[2001:db8:2::1]:1"} {
 		if got := l.wait(clientKey(addr), now); got != 0 {
@@ -317,5 +318,49 @@ func TestLimiterIsBounded(t *testing.T) {
 	}
 	if evictions != 2 {
 		t.Fatalf("%d evictions counted, want 2", evictions)
+	}
+}
+
+func TestRateLimitsChangeWhileServing(t *testing.T) {
+	limits := NewRateLimits(0, 1)
+	h := RateLimit(limits, NewMetrics(prometheus.NewRegistry()))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	do := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		return rec.Code
+	}
+	// Requests in flight while the limits change: go test -race checks the
+	// change is safe.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				do()
+			}
+		})
+	}
+	for i := range 100 {
+		limits.Set(float64(i%3), 1+i%5)
+	}
+	wg.Wait()
+
+	limits.Set(1000, 1000)
+	for i := range 20 {
+		if code := do(); code != http.StatusNoContent {
+			t.Fatalf("request %d under a high limit got %d", i, code)
+		}
+	}
+	// Lowering the limits takes effect at the next request, for a bucket
+	// already full too.
+	limits.Set(0.001, 2)
+	got := []int{do(), do(), do()}
+	if got[0] != http.StatusNoContent || got[1] != http.StatusNoContent || got[2] != http.StatusTooManyRequests {
+		t.Fatalf("after lowering the burst to 2: %v, want 204 204 429", got)
+	}
+	limits.Set(0, 1)
+	if code := do(); code != http.StatusNoContent {
+		t.Fatalf("with limiting turned off: %d", code)
 	}
 }

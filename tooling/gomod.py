@@ -59,13 +59,16 @@ def answers_of(combo: tuple[str, ...]) -> dict[str, Any]:
 
 
 def combinations(sets: dict[str, dict[str, str]]) -> list[tuple[str, ...]]:
-    """Every combination of the answer sets, one answer per question (or none: its default)."""
+    """Every combination of one answer per question modules.toml names, its default answer
+    (which brings no modules) among them, so that a line can belong to a question's default."""
+    defaults = variants.defaults()
     by_question: dict[str, list[str]] = {}
     for name in sets:
         if name != ALWAYS:
-            by_question.setdefault(name.partition("=")[0], []).append(name)
-    options = [[None, *names] for names in by_question.values()]
-    return [(ALWAYS, *(n for n in combo if n)) for combo in itertools.product(*options)]
+            question = name.partition("=")[0]
+            default = f"{question}={str(defaults[question]).lower()}"
+            by_question.setdefault(question, [default] if default not in sets else []).append(name)
+    return [(ALWAYS, *combo) for combo in itertools.product(*by_question.values())]
 
 
 def _go(cwd: Path, *args: str) -> str:

@@ -957,10 +957,13 @@ def test_reload_by_file_change_lowers_the_rate_limit(launch: Launcher, tmp_path:
     publish(rate_limit_file("1000", "1000"))
     svc = launch(CONFIG_FILE=str(tmp_path / "config.yaml"))
     assert statuses(svc, 8) == [200] * 8
-    publish(rate_limit_file("1000", "1000", log_level="warn"))
-    svc.wait_for_records(lambda r: "log_level" in json.dumps(r), what="the first change reloaded")
+    # A first change, of a key that needs a restart: the reload names it.
+    publish(rate_limit_file("1000", "1000", http_idle_timeout="90s"))
+    svc.wait_for_records(
+        lambda r: "http_idle_timeout" in json.dumps(r.get("keys")), what="the first change reloaded"
+    )
     assert statuses(svc, 8) == [200] * 8
-    publish(rate_limit_file("0.001", "2", log_level="warn"))
+    publish(rate_limit_file("0.001", "2", http_idle_timeout="90s"))
     wait_for_429(svc, "the second change lowered the limit")
     assert svc.running, svc.output()
 

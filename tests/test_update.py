@@ -46,7 +46,7 @@ USER_DEFAULT_EDITS = {
     ".env.example": ("RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS=250\n"),
 }
 # What `kustomize edit set image NAME=REGISTRY/NAME:TAG` changes, as the generated README says to run.
-KUSTOMIZATION = "deploy/kubernetes/kustomization.yaml"
+KUSTOMIZATION = "deploy/kubernetes/overlays/prod/kustomization.yaml"
 USER_IMAGE = "    newName: registry.example.com/{name}\n    newTag: 1.4.2\n"
 USER_EDITED = {"Makefile", "internal/server/routes.go", "go.mod", "go.sum", KUSTOMIZATION}
 USER_EDITED |= set(USER_DEFAULT_EDITS)
@@ -114,7 +114,7 @@ AGING = (
     Aging("template/docker-compose.yml.jinja", "read_only: true", "read_only: false"),
     # A change to the kustomization, whose image lines users set: must merge cleanly.
     Aging(
-        "template/deploy/kubernetes/kustomization.yaml.jinja",
+        "template/deploy/kubernetes/overlays/prod/kustomization.yaml.jinja",
         " (set the image with `kustomize edit set image`).\n",
         "\n",
     ),

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from tooling.dockerfile import (
     runtime_copies,
     stages,
 )
+from tooling.pins import KUSTOMIZE, go_tool_pins
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +75,8 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
 
 def test_dockerfile_shape(project: Path) -> None:
     answers = answers_of(project)
-    build, runtime = stages(project / "Dockerfile")
+    every = stages(project / "Dockerfile")
+    build, runtime = every[0], every[-1]
     steps = dockerfile_instructions(project / "Dockerfile")
     # The builder is the chosen Go version; every base is an exact tag, never `latest` or none.
     assert f"golang:{answers['go_version']}-" in build[0][1]
@@ -110,11 +113,14 @@ def test_dockerfile_shape(project: Path) -> None:
 
 
 def test_base_specific_runtime_files(project: Path) -> None:
-    """scratch gets CA certificates, time zones and a user from the build stage; alpine creates its
-    user and installs nothing (so no package cache is left); distroless has all three already."""
-    _, runtime = stages(project / "Dockerfile")
+    """scratch gets CA certificates, time zones and a user from the build stage; alpine gets its
+    user from a stage of its own and installs nothing (so no package cache is left); distroless has
+    all three already. No runtime stage runs a command: building it for another platform than the
+    build machine's needs no emulation (the generated CI sets none up)."""
+    every = stages(project / "Dockerfile")
+    runtime = every[-1]
     copied = {dst for _, dst in runtime_copies(project)}
-    runs = [args for k, args in runtime if k == "RUN"]
+    assert [args for k, args in runtime if k == "RUN"] == []
     base = base_of(project)
     if base == "scratch":
         assert {"/etc/ssl/certs/ca-certificates.crt", "/etc/passwd", "/etc/group"} <= copied
@@ -122,11 +128,16 @@ def test_base_specific_runtime_files(project: Path) -> None:
         assert ("ENV", "ZONEINFO=/usr/local/share/zoneinfo.zip") in runtime
         assert "/usr/local/share/zoneinfo.zip" in copied
     if base == "alpine":
-        (adduser,) = runs
+        # The users stage is the runtime's base image, run on the build machine's platform.
+        users = next(stage for stage in every if stage[0][1].endswith(" AS users"))
+        assert users[0][1] == f"--platform=$BUILDPLATFORM {runtime[0][1]} AS users"
+        (adduser,) = [args for k, args in users if k == "RUN"]
         assert f"-u {IMAGE_UID}" in adduser
         assert "apk" not in adduser
+        for name in ("/etc/passwd", "/etc/group"):
+            assert ("COPY", f"--from=users {name} {name}") in runtime
     else:
-        assert runs == [], "distroless and scratch have no shell to run anything"
+        assert len(every) == 2, "a build stage and a runtime stage"
 
 
 def native_build(project: Path, out: Path, stamps: dict[str, str]) -> Path:
@@ -240,6 +251,17 @@ def test_binary_runs_as_the_image_runs_it(project: Path, tmp_path: Path) -> None
         (own_root,) = [m for m in mounts if m.split()[4] == "/"]
         assert "ro" in own_root.split()[5].split(","), own_root
         assert not (root / "nonexistent").exists()
+        # Where the image brings its own user and time zones (scratch, alpine: the others have them
+        # in the base), they are there: the user without a home, the zones readable by Go.
+        passwd = root / "etc/passwd"
+        if passwd.exists():
+            (entry,) = [line.split(":") for line in passwd.read_text().splitlines()]
+            assert entry[2:4] == [str(IMAGE_UID)] * 2
+            assert not (root / entry[5].lstrip("/")).exists(), "the user has no home"
+        zones = root / "usr/local/share/zoneinfo.zip"
+        if zones.exists():
+            with zipfile.ZipFile(zones) as archive:
+                assert "Europe/Berlin" in archive.namelist()
 
         assert svc.get("/livez").status == 200
         assert svc.get("/readyz").status == 200
@@ -340,6 +362,9 @@ def kustomize() -> Path:
     found = shutil.which("kustomize")
     if found is None:
         pytest.fail("kustomize is not on PATH: `nox` installs it (noxfile.py, GO_TOOLS)")
+    (pin,) = [p for p in go_tool_pins() if p.name == KUSTOMIZE]
+    version = subprocess.run([found, "version"], capture_output=True, text=True, check=True).stdout
+    assert version.strip() == pin.version, f"{found} is kustomize {version.strip()}, not {pin.version}"
     return Path(found)
 
 

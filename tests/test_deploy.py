@@ -42,9 +42,9 @@ TOOLS = Path(__file__).parent / "tools"
 BIN = Path(sys.executable).parent
 # The user every base runs the service as (distroless's "nonroot").
 IMAGE_UID = 65532
-# Size of each runtime base on linux/amd64 as `docker images` lists it (uncompressed), as published
-# when the base was chosen; not measured here, where no image registry is reached. Reported beside
-# the binary (bench/measure.py estimates images the same way).
+# Approximate size of each runtime base on linux/amd64 as `docker images` lists it (uncompressed),
+# from the images' published sizes: an estimate, not a measurement (no image registry is reached
+# here). Reported beside the binary; bench/measure.py estimates images the same way.
 BASE_IMAGE_SIZES = {"distroless": "about 2 MB", "scratch": "0 B", "alpine": "about 8 MB"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 

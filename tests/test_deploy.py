@@ -313,6 +313,13 @@ def test_makefile_targets(project: Path) -> None:
     assert "-p 127.0.0.1:9090:9090" in dry
     assert "docker compose up --build" in dry
     assert "docker compose down" in dry
+    # Without kustomize in .tools/, k8s-render installs the version the template's tests render with.
+    (pin,) = [p for p in go_tool_pins() if p.name == KUSTOMIZE]
+    dry = subprocess.run(
+        ["make", "-n", "k8s-render"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+    assert f"go install {KUSTOMIZE}@{pin.version}" in dry
+    assert "build deploy/kubernetes/overlays/dev" in dry
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,10 @@ import yaml
 from elftools.elf.elffile import ELFFile
 from kubernetes_validate.utils import all_versions
 
-from bench.measure import BASE_IMAGE_BYTES
 from conftest import answers_of, go
 from service import Service, http_request
 from tooling.dockerfile import (
+    BASE_IMAGE_BYTES,
     dockerfile_build_command,
     dockerfile_instructions,
     dockerfile_output_commands,
@@ -178,7 +178,7 @@ def test_dockerfile_build_command_natively(
     version = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=True).stdout
     for stamp in STAMPS.values():
         assert stamp in version
-    # The base's size is the benchmark's estimate from its published size (no image registry is
+    # The base's size is an estimate from its published size (no image registry is
     # reached here): the image is about the two together.
     base = base_of(project)
     binary_mb, base_mb = binary.stat().st_size / 1e6, BASE_IMAGE_BYTES[base] / 1e6

@@ -5,6 +5,7 @@ whole test suite; `nox -s bench` measures the generated service (CI runs it with
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,12 @@ PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
 # and built once; Go's module and build caches are shared by all renders.
 XDIST = ("--numprocesses=auto", "--maxprocesses=4", "--dist=loadgroup")
 # golangci-lint is not here: each generated project installs the version its Makefile pins.
-GO_TOOLS = ("github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",)
+# kustomize renders the generated Kubernetes overlays (tests/test_deploy.py); the generated Makefile
+# pins the same version for `make k8s-render`.
+GO_TOOLS = (
+    "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
+    "sigs.k8s.io/kustomize/kustomize/v5@v5.8.2",
+)
 
 
 def go_bin_dir() -> Path:
@@ -35,13 +41,16 @@ def go_bin_dir() -> Path:
 
 def ensure_go_tool(session: nox.Session, package: str) -> None:
     """Install a Go tool at the pinned version once per machine."""
-    name = package.split("@")[0].rsplit("/", 1)[-1]
-    version = package.split("@")[1].lstrip("v")
+    path, version = package.split("@")
+    # The command is the last path element, or the one before a major version suffix (.../v5).
+    name = next(part for part in reversed(path.split("/")) if not re.fullmatch(r"v[0-9]+", part))
     exe = go_bin_dir() / name
     if exe.exists():
-        out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False)
-        if version in out.stdout + out.stderr:
-            return
+        # `--version` (actionlint) or `version` (kustomize).
+        for flag in ("--version", "version"):
+            out = subprocess.run([str(exe), flag], capture_output=True, text=True, check=False)
+            if out.returncode == 0 and version.lstrip("v") in out.stdout + out.stderr:
+                return
     session.log(f"installing {name} {version} (once per machine)")
     session.run("go", "install", package, external=True)
 

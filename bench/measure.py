@@ -17,19 +17,11 @@ from pathlib import Path
 from bench import gobench, load, profile, project
 from bench.project import BenchError, Variant
 from bench.server import LOAD_ENV, RequestCost, Server, http_get, start_to_ready
+from tooling import dockerfile
 
 # The route measured under load: the smallest one that goes through the whole middleware stack in every
 # variant (the probes /livez and /readyz are mounted outside it).
 ROUTE = "/version"
-
-# Uncompressed size of each runtime base image, added to the binary for the image size a base implies.
-# There is no container engine here, so these are estimates from the images' published sizes.
-BASE_IMAGE_BYTES = {
-    # gcr.io/distroless/static-debian12:nonroot, about 2 MB as `docker images` lists it.
-    "distroless": 2_000_000,
-    # An empty image: the binary alone.
-    "scratch": 0,
-}
 
 
 @dataclass(frozen=True)
@@ -254,10 +246,10 @@ def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
     result.bare_binary_bytes = bare.stat().st_size
     base = answers["container_base"]
     for choice in project.available_choices("container_base"):
-        if choice not in BASE_IMAGE_BYTES:
-            raise BenchError(f"no size known for the base image {choice!r}: add it to BASE_IMAGE_BYTES")
+        if choice not in dockerfile.BASE_IMAGE_BYTES:
+            raise BenchError(f"no size known for the base image {choice!r}: add it to tooling/dockerfile.py")
         if choice == base:
-            result.image_bytes[choice] = result.binary_bytes + BASE_IMAGE_BYTES[choice]
+            result.image_bytes[choice] = result.binary_bytes + dockerfile.BASE_IMAGE_BYTES[choice]
 
     log(f"{variant.id}: Go benchmarks")
     result.benchmarks, _ = gobench.run_benchmarks(proj, s.benchtime)

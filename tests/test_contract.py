@@ -10,12 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -795,3 +796,191 @@ def test_shutdown_without_traffic_is_quick(launch: Launcher) -> None:
     assert "shutdown" in str(records[-1].get("msg", "")).lower(), (
         f"the last log record must report the shutdown's completion\n{svc.output()}"
     )
+
+
+# -- 12: configuration sources and reload ------------------------------------------------------------------
+#
+# What a variant reads is what it declares: a variant that reads a configuration file ships
+# config.example.yaml and names CONFIG_FILE in its usage; one that does not ships neither. The tests
+# below take their expectations from that declaration, so each backend of copier.yml's choices runs
+# every test that applies to it, and a test that cannot apply says why it is skipped.
+
+READS_NOTHING_BUT_THE_ENVIRONMENT = "the variant reads no configuration file (no config.example.yaml)"
+
+
+@pytest.fixture
+def reads_file(project: Path) -> bool:
+    """Whether the variant reads a configuration file, as it declares by its config.example.yaml."""
+    return (project / "config.example.yaml").is_file()
+
+
+@pytest.fixture
+def needs_file(reads_file: bool) -> None:
+    if not reads_file:
+        pytest.skip(READS_NOTHING_BUT_THE_ENVIRONMENT)
+
+
+def statuses(svc: Service, count: int) -> list[int]:
+    """The statuses of count quick GET /version requests."""
+    return [svc.get("/version").status for _ in range(count)]
+
+
+def rate_limit_file(rps: str, burst: str, **more: str) -> str:
+    lines = [f"rate_limit_rps: {rps}", f"rate_limit_burst: {burst}"]
+    lines += [f"{key}: {value}" for key, value in more.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_variant_declares_what_it_reads(service_binary: Path, reads_file: bool, project: Path) -> None:
+    """A variant's example file, usage and README agree on whether it reads a configuration file."""
+    usage = subprocess.run(
+        [str(service_binary), "help"], env=clean_env(), capture_output=True, text=True, timeout=10, check=True
+    ).stdout
+    assert ("CONFIG_FILE" in usage) == reads_file, f"usage and config.example.yaml disagree:\n{usage}"
+    readme = (project / "README.md").read_text()
+    assert ("config.example.yaml" in readme) == reads_file, "README and config.example.yaml disagree"
+
+
+@pytest.mark.parametrize("layers", ["defaults", "environment", "file", "environment-over-file"])
+def test_precedence_defaults_file_environment(
+    launch: Launcher, reads_file: bool, tmp_path: Path, layers: str
+) -> None:
+    """Defaults < file < environment, seen in the burst a client gets before its first 429. A variant
+    that reads no file ignores CONFIG_FILE: the file's burst must then not show."""
+    config = tmp_path / "config.yaml"
+    config.write_text(rate_limit_file("0.001", "3"))
+    env = {
+        "defaults": {},
+        "environment": {"RATE_LIMIT_RPS": "0.001", "RATE_LIMIT_BURST": "4"},
+        "file": {"CONFIG_FILE": str(config)},
+        "environment-over-file": {
+            "CONFIG_FILE": str(config),
+            "RATE_LIMIT_RPS": "0.002",
+            "RATE_LIMIT_BURST": "5",
+        },
+    }[layers]
+    # Expected allowed requests; None: the default burst (200), far above the 8 sent.
+    expected = {
+        "defaults": None,
+        "environment": 4,
+        "file": 3 if reads_file else None,
+        "environment-over-file": 5,
+    }[layers]
+    svc = launch(**env)
+    got = statuses(svc, 8)
+    want = [200] * 8 if expected is None else [200] * expected + [429] * (8 - expected)
+    assert got == want, f"{layers}: {got}, want {want}\n{svc.output()}"
+
+
+@pytest.mark.usefixtures("needs_file")
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        pytest.param(
+            "log_level: loud\nbogus: 1\nrate_limit_burst: [1, 2]\n",
+            ["log_level", "line 1", "bogus", "line 2", "rate_limit_burst", "line 3"],
+            id="invalid-unknown-wrong-type",
+        ),
+        pytest.param("log_level: info\nrate_limit_rps: [\n", ["CONFIG_FILE", "line"], id="malformed"),
+    ],
+)
+def test_invalid_file_exits_2_naming_every_key_and_line(
+    service_binary: Path, tmp_path: Path, content: str, named: list[str]
+) -> None:
+    """A file with invalid values, unknown keys or wrong types, or one that does not parse, stops the
+    start with exit code 2; stderr names every bad key and its line."""
+    config = tmp_path / "config.yaml"
+    config.write_text(content)
+    stderr = refused_start(service_binary, CONFIG_FILE=str(config), HTTP_ADDR=f"127.0.0.1:{free_port()}")
+    for word in named:
+        assert word in stderr, f"stderr does not name {word}:\n{stderr}"
+
+
+def configmap_volume(directory: Path) -> Callable[[str], None]:
+    """A directory laid out as the kubelet lays out a mounted ConfigMap: config.yaml links through
+    ..data to a timestamped directory. Calling the result publishes new content the kubelet's way:
+    a new directory, a symlink renamed over ..data, the old directory removed."""
+    versions = iter(range(1, 1000))
+
+    def publish(content: str) -> None:
+        version = directory / f"..2026_{next(versions):03d}"
+        version.mkdir()
+        (version / "config.yaml").write_text(content)
+        data = directory / "..data"
+        old = data.readlink() if data.is_symlink() else None
+        (directory / "..data_tmp").symlink_to(version.name)
+        (directory / "..data_tmp").rename(data)
+        if old is not None:
+            shutil.rmtree(directory / old)
+        link = directory / "config.yaml"
+        if not link.is_symlink():
+            link.symlink_to(Path("..data") / "config.yaml")
+
+    return publish
+
+
+def wait_for_429(svc: Service, what: str, timeout: float = 10.0) -> None:
+    def limited() -> bool | None:
+        return True if svc.get("/version").status == 429 else None
+
+    poll(limited, timeout=timeout, interval=0.1, what=f"a 429 after {what}\n{svc.output()}")
+
+
+def test_reload_by_sighup_lowers_the_rate_limit(launch: Launcher, reads_file: bool, tmp_path: Path) -> None:
+    """SIGHUP reloads the file: a lowered rate limit answers 429s at once, and a changed key that needs
+    a restart is named in a WARN record. A variant that reads no file logs that there is nothing to
+    reload, keeps its limits and keeps serving."""
+    config = tmp_path / "config.yaml"
+    config.write_text(rate_limit_file("1000", "1000"))
+    svc = launch(CONFIG_FILE=str(config))
+    assert statuses(svc, 8) == [200] * 8
+    config.write_text(rate_limit_file("0.001", "2", http_idle_timeout="90s"))
+    svc.proc.send_signal(signal.SIGHUP)
+    if not reads_file:
+        svc.wait_for_records(lambda r: r.get("signal") == "hangup", what="the SIGHUP logged")
+        assert statuses(svc, 8) == [200] * 8, "a variant that reads no file changed its limits on SIGHUP"
+        assert svc.running, svc.output()
+        return
+    wait_for_429(svc, "SIGHUP lowered the limit")
+    svc.wait_for_records(
+        lambda r: r.get("level") == "WARN" and "http_idle_timeout" in json.dumps(r.get("keys")),
+        what="a WARN naming http_idle_timeout as needing a restart",
+    )
+    assert svc.running, svc.output()
+
+
+@pytest.mark.usefixtures("needs_file")
+def test_reload_by_file_change_lowers_the_rate_limit(launch: Launcher, tmp_path: Path) -> None:
+    """A change of the file, made as Kubernetes updates a mounted ConfigMap (a symlink swapped by a
+    rename), reloads it without a signal, the second change as well as the first."""
+    publish = configmap_volume(tmp_path)
+    publish(rate_limit_file("1000", "1000"))
+    svc = launch(CONFIG_FILE=str(tmp_path / "config.yaml"))
+    assert statuses(svc, 8) == [200] * 8
+    # A first change, of a key that needs a restart: the reload names it.
+    publish(rate_limit_file("1000", "1000", http_idle_timeout="90s"))
+    svc.wait_for_records(
+        lambda r: "http_idle_timeout" in json.dumps(r.get("keys")), what="the first change reloaded"
+    )
+    assert statuses(svc, 8) == [200] * 8
+    publish(rate_limit_file("0.001", "2", http_idle_timeout="90s"))
+    wait_for_429(svc, "the second change lowered the limit")
+    assert svc.running, svc.output()
+
+
+@pytest.mark.usefixtures("needs_file")
+def test_bad_reload_changes_nothing(launch: Launcher, tmp_path: Path) -> None:
+    """A reload that fails validation logs an ERROR naming every bad key and changes nothing, not even
+    its valid keys: the service keeps serving with the whole configuration it had."""
+    config = tmp_path / "config.yaml"
+    config.write_text(rate_limit_file("1000", "1000"))
+    svc = launch(CONFIG_FILE=str(config))
+    config.write_text(rate_limit_file("0.001", "2", log_level="loud", bogus="1"))
+    svc.proc.send_signal(signal.SIGHUP)
+    record = svc.wait_for_records(lambda r: r.get("level") == "ERROR", what="the failed reload at ERROR")[0]
+    keys = json.dumps(record.get("keys"))
+    for key in ("log_level", "bogus"):
+        assert key in keys, f"the ERROR record's keys do not name {key}: {record}"
+    assert "rate_limit_rps" not in keys, f"a valid key is named as bad: {record}"
+    assert statuses(svc, 8) == [200] * 8, "the valid part of a failed reload was applied"
+    assert svc.running, svc.output()

@@ -4,6 +4,7 @@ test_render's `go mod tidy -diff`."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tooling import gomod, variants
@@ -11,15 +12,42 @@ from tooling import gomod, variants
 
 def test_lock_covers_exactly_the_answer_sets_of_modules_toml() -> None:
     sets = gomod.answer_sets()
+    combos = gomod.combinations(sets)
     lock = yaml.safe_load(gomod.LOCK.read_text())
-    used = {s for entry in lock["require"] + lock["sum"] for s in entry["sets"]}
-    assert used == set(sets), "modules.toml changed: run `nox -s gomod`"
+    named = {name for combo in combos for name in combo}
+    used = {name for entry in lock["require"] + lock["sum"] for term in entry["when"] for name in term}
+    assert set(sets) <= used <= named, "modules.toml changed: run `nox -s gomod`"
     require = {r["path"]: r for r in lock["require"]}
     for name, modules in sets.items():
         for path, version in modules.items():
             assert path in require, f"{path} ({name}) is not in the lock: run `nox -s gomod`"
             assert require[path]["version"] == version, f"{path}: run `nox -s gomod`"
-            assert name in require[path]["direct"], f"{path} ({name}): run `nox -s gomod`"
+            assert [name] in require[path]["direct"], f"{path} ({name}): run `nox -s gomod`"
+
+
+GIN, CHI, STD = "http_framework=gin", "http_framework=chi", "http_framework=stdlib"
+VIPER, ENV = "config_backend=viper", "config_backend=env"
+COMBOS = [(gomod.ALWAYS, f, c) for f in (STD, CHI, GIN) for c in (ENV, VIPER)]
+
+
+@pytest.mark.parametrize(
+    ("present", "expected"),
+    [
+        (COMBOS, [[gomod.ALWAYS]]),
+        ([c for c in COMBOS if GIN in c], [[GIN]]),
+        ([c for c in COMBOS if GIN in c or VIPER in c], [[VIPER], [GIN]]),
+        # Needed by viper unless gin's modules imply it.
+        ([c for c in COMBOS if VIPER in c and GIN not in c], [[VIPER, CHI], [VIPER, STD]]),
+        ([(gomod.ALWAYS, GIN, VIPER)], [[VIPER, GIN]]),
+    ],
+)
+def test_conditions_hold_in_exactly_the_combinations_given(
+    present: list[tuple[str, ...]], expected: list[list[str]]
+) -> None:
+    terms = gomod.conditions(set(present), COMBOS)
+    assert terms == expected
+    holding = {c for c in COMBOS if any(set(t) - {gomod.ALWAYS} <= set(c) for t in terms)}
+    assert holding == set(present)
 
 
 def test_every_answer_set_names_an_answer_of_copier_yml() -> None:

@@ -49,9 +49,7 @@ def test_interactive_copy(tmp_path: Path) -> None:
         answer("Go version", CLEAR_LINE + "1.21")
         child.expect_exact("'go_version': use 1.26 or newer")
         child.send(CLEAR_LINE + "1.26\r")
-        # The unfinished routers are listed with their reason and skipped by the cursor.
-        child.expect_exact("chi (not yet available")
-        child.send(DOWN + DOWN + "\r")
+        answer("HTTP router", DOWN + DOWN)  # stdlib, chi, gin
         for prompt in (
             "Structured logger",
             "Where configuration",
@@ -61,6 +59,7 @@ def test_interactive_copy(tmp_path: Path) -> None:
         ):
             answer(prompt)
         child.expect_exact("background worker")
+        # An unfinished answer is listed with its reason and skipped by the cursor.
         child.expect_exact("yes (not yet available")
         child.send(DOWN + "\r")
         answer("example resource")
@@ -78,7 +77,7 @@ def test_interactive_copy(tmp_path: Path) -> None:
     assert answers["project_name"] == "orders-api"
     assert answers["module_path"] == "example.com/shop/orders"
     assert answers["description"] == "Takes orders."
-    assert answers["http_framework"] == "stdlib"
+    assert answers["http_framework"] == "gin"
     assert answers["background_worker"] is False
     assert answers["license"] == "Apache-2.0"
     assert answers["ci"] == "gitlab"

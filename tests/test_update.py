@@ -105,8 +105,8 @@ AGING = (
     # Lines of a file the user edits elsewhere: must merge cleanly.
     Aging(
         "template/internal/config/config.go",
-        "// Load reads the configuration through getenv",
-        "// Load reads configuration through getenv",
+        "// parse reads the configuration from vals",
+        "// parse reads configuration from vals",
     ),
     # A file the template added.
     Aging("template/.dockerignore", "", None),
@@ -322,7 +322,7 @@ def test_update_keeps_user_work_and_brings_improvements(
     assert "\tgo test -race ./..." in theirs, makefile
     # The template's changes to config.go and the kustomization merged with the user's.
     config = (project / "internal/config/config.go").read_text()
-    assert "// Load reads the configuration through getenv" in config
+    assert "// parse reads the configuration from vals" in config
     assert "kustomize edit set image" in (project / KUSTOMIZATION).read_text()
     assert_user_edits_survived(project)
     assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted={"Makefile"})
@@ -468,7 +468,7 @@ def test_every_available_answer_can_be_switched_to_on_update(
 
 @pytest.mark.parametrize(
     "choice",
-    [c for c in refused_choices() if c.question == "http_framework"],
+    refused_choices()[:1],  # one unfinished answer of any question shows it
     ids=lambda c: f"{c.question}={c.value}",
 )
 def test_unavailable_answer_is_refused_on_update_and_changes_nothing(

@@ -1,18 +1,21 @@
 """go.mod and go.sum for every variant, from gomod/modules.toml (`nox -s gomod`).
 
 Every variant's go.mod and go.sum must be exactly what `go mod tidy` leaves, and
-they differ by answer. Keeping one go.sum per combination would not scale, so
-this resolves every module the template can need together (Go's minimal version
-selection over all of them at once), then renders each answer of
-modules.toml alone on top of the defaults, requires every resolved module at
-its resolved version and lets `go mod tidy` keep what that variant needs.
-Because every module has one version whatever the answers, a combination's
-go.mod and go.sum are the union of its answers' lines; gomod/lock.yaml records
-which answers need each line, and the tidy tests check the unions.
+they differ by answer. This resolves every module the template can need together
+(Go's minimal version selection over all of them at once), so that a module has
+one version whatever the answers. It then renders every combination of the
+answers modules.toml names (the other answers at their defaults), requires every
+resolved module at its resolved version and lets `go mod tidy` keep what that
+combination needs. Which lines a combination keeps is not always the union of
+its answers' lines (an indirect requirement one answer needs can be implied by
+another's modules), so gomod/lock.yaml records each line with the fewest
+conjunctions of answers that say exactly where it belongs, and the tidy tests
+check every combination.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -37,18 +40,35 @@ def answer_sets() -> dict[str, dict[str, str]]:
     return tomllib.loads(MODULES.read_text())
 
 
-def answers_of(name: str) -> dict[str, Any]:
-    """The answers that render answer set `name`: the defaults, with its one answer changed."""
+def answers_of(combo: tuple[str, ...]) -> dict[str, Any]:
+    """The answers that render a combination of answer sets: the defaults, with its answers."""
     answers = variants.defaults()
-    if name == ALWAYS:
-        return answers
-    question, _, value = name.partition("=")
-    for choice in variants.choices(question):
-        if str(choice.value).lower() == value.lower():
-            if not choice.available:
-                sys.exit(f"{name}: {choice.refusal} (copier.yml); make it available first")
-            return {**answers, question: choice.value}
-    sys.exit(f"{name}: copier.yml has no such answer")
+    for name in combo:
+        if name == ALWAYS:
+            continue
+        question, _, value = name.partition("=")
+        for choice in variants.choices(question):
+            if str(choice.value).lower() == value.lower():
+                if not choice.available:
+                    sys.exit(f"{name}: {choice.refusal} (copier.yml); make it available first")
+                answers[question] = choice.value
+                break
+        else:
+            sys.exit(f"{name}: copier.yml has no such answer")
+    return answers
+
+
+def combinations(sets: dict[str, dict[str, str]]) -> list[tuple[str, ...]]:
+    """Every combination of one answer per question modules.toml names, its default answer
+    (which brings no modules) among them, so that a line can belong to a question's default."""
+    defaults = variants.defaults()
+    by_question: dict[str, list[str]] = {}
+    for name in sets:
+        if name != ALWAYS:
+            question = name.partition("=")[0]
+            default = f"{question}={str(defaults[question]).lower()}"
+            by_question.setdefault(question, [default] if default not in sets else []).append(name)
+    return [(ALWAYS, *combo) for combo in itertools.product(*by_question.values())]
 
 
 def _go(cwd: Path, *args: str) -> str:
@@ -76,23 +96,42 @@ def resolve(sets: dict[str, dict[str, str]], go_version: str, scratch: Path) -> 
     return dict(line.split() for line in listed[1:])  # the first is the main module
 
 
-def tidy_variant(name: str, resolved: dict[str, str], scratch: Path) -> tuple[dict[str, bool], list[str]]:
-    """What `go mod tidy` keeps for answer set `name` with every module at its resolved
-    version: {module path: direct?} and the go.sum lines."""
+def tidy_variant(
+    combo: tuple[str, ...], resolved: dict[str, str], scratch: Path
+) -> tuple[dict[str, tuple[str, bool]], list[str]]:
+    """What `go mod tidy` keeps for a combination with every module at its resolved version:
+    {module path: (version, direct?)} and the go.sum lines. Tidy may raise a version above the
+    resolved one, or add a module the resolution did not list: the resolution reads a pruned
+    module graph, and the packages a variant imports can reach past it."""
     import copier  # the template's own dependency, imported only when rendering
 
     warnings.filterwarnings("ignore", category=copier.errors.DirtyLocalWarning)
-    answers = answers_of(name)
-    dst = scratch / re.sub(r"[^a-z0-9]+", "-", name.lower())
+    answers = answers_of(combo)
+    dst = scratch / re.sub(r"[^a-z0-9]+", "-", "-".join(combo).lower())
     copier.run_copy(str(ROOT), dst, data=answers, defaults=True, vcs_ref="HEAD", quiet=True)
     (dst / "go.sum").unlink(missing_ok=True)
     (dst / "go.mod").write_text(_go_mod(answers["module_path"], answers["go_version"], resolved))
     _go(dst, "mod", "tidy")
     mod = json.loads(_go(dst, "mod", "edit", "-json"))
-    requires = {r["Path"]: not r.get("Indirect", False) for r in mod.get("Require") or []}
-    for path in requires:
-        assert path in resolved, f"{name}: {path} is not in the resolved build list"
+    requires = {r["Path"]: (r["Version"], not r.get("Indirect", False)) for r in mod.get("Require") or []}
     return requires, (dst / "go.sum").read_text().splitlines()
+
+
+def conditions(present: set[tuple[str, ...]], combos: list[tuple[str, ...]]) -> list[list[str]]:
+    """The fewest and shortest conjunctions of answer sets that hold in exactly the combinations
+    in `present`: a line belongs to a combination when all the sets of one of them are chosen."""
+    names = sorted({name for combo in combos for name in combo} - {ALWAYS})
+    terms: list[list[str]] = []
+    covered: set[tuple[str, ...]] = set()
+    for size in range(len(names) + 1):
+        for term in itertools.combinations(names, size):
+            matching = {combo for combo in combos if set(term) <= set(combo)}
+            if matching and matching <= present and not matching <= covered:
+                terms.append(list(term) or [ALWAYS])
+                covered |= matching
+        if covered == present:
+            return terms
+    raise AssertionError(f"no conditions for {sorted(present)}")
 
 
 def _semver_key(version: str) -> tuple[Any, ...]:
@@ -114,30 +153,40 @@ def sum_key(line: str) -> tuple[Any, ...]:
     return (path, _semver_key(version), bool(gomod))
 
 
-def lock(sets: dict[str, dict[str, str]], resolved: dict[str, str], tidied: dict[str, Any]) -> str:
-    require: dict[str, dict[str, list[str]]] = {}
-    sums: dict[str, list[str]] = {}
-    for name in sets:
-        requires, lines = tidied[name]
-        for path, direct in requires.items():
-            entry = require.setdefault(path, {"sets": [], "direct": []})
-            entry["sets"].append(name)
+def lock(combos: list[tuple[str, ...]], tidied: dict[tuple[str, ...], Any]) -> str:
+    require: dict[str, dict[str, set[tuple[str, ...]]]] = {}
+    versions: dict[str, str] = {}
+    sums: dict[str, set[tuple[str, ...]]] = {}
+    for combo in combos:
+        requires, lines = tidied[combo]
+        for path, (version, direct) in requires.items():
+            if versions.setdefault(path, version) != version:
+                sys.exit(f"{path}: combinations tidy to {versions[path]} and {version}; pin it in {MODULES}")
+            entry = require.setdefault(path, {"sets": set(), "direct": set()})
+            entry["sets"].add(combo)
             if direct:
-                entry["direct"].append(name)
+                entry["direct"].add(combo)
         for line in lines:
-            sums.setdefault(line, []).append(name)
+            sums.setdefault(line, set()).add(combo)
     out = [
         "# Generated by `nox -s gomod` from gomod/modules.toml; do not edit. Each go.mod",
-        "# requirement and go.sum line, with the answer sets that need it (`direct`: that",
-        "# import it directly).",
+        "# requirement and go.sum line, with where it belongs: in a combination of answers",
+        "# that holds every answer set of one of the lists under `when` (under `direct`: where",
+        "# the project imports it directly).",
         "require:",
     ]
     for path in sorted(require):
-        entry = {"path": path, "version": resolved[path], **require[path]}
+        when, direct = require[path]["sets"], require[path]["direct"]
+        entry = {
+            "path": path,
+            "version": versions[path],
+            "when": conditions(when, combos),
+            "direct": conditions(direct, combos) if direct else [],
+        }
         out.append(f"  - {json.dumps(entry)}")
     out.append("sum:")
     for line in sorted(sums, key=sum_key):
-        out.append(f"  - {json.dumps({'line': line, 'sets': sums[line]})}")
+        out.append(f"  - {json.dumps({'line': line, 'when': conditions(sums[line], combos)})}")
     return "\n".join(out) + "\n"
 
 
@@ -157,9 +206,10 @@ def main() -> None:
         ]
         if raised:
             sys.exit(f"{MODULES}: other modules require newer versions; pin these: {', '.join(raised)}")
-        tidied = {name: tidy_variant(name, resolved, scratch) for name in sets}
-    LOCK.write_text(lock(sets, resolved, tidied))
-    print(f"wrote {LOCK.relative_to(ROOT)}: {len(sets)} answer sets, {len(resolved)} modules")
+        combos = combinations(sets)
+        tidied = {combo: tidy_variant(combo, resolved, scratch) for combo in combos}
+    LOCK.write_text(lock(combos, tidied))
+    print(f"wrote {LOCK.relative_to(ROOT)}: {len(combos)} combinations, {len(resolved)} modules")
 
 
 if __name__ == "__main__":

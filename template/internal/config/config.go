@@ -1,19 +1,23 @@
-// Package config reads the service's configuration from environment
-// variables and validates all of it at start-up, reporting every problem at
-// once so that a bad deployment is fixed in one round.
+// Package config reads the service's configuration and validates all of it at
+// once, reporting every problem in one go so that a bad deployment is fixed in
+// one round. Every setting has one name: HTTP_ADDR in the environment,
+// http_addr in a configuration file, where the service reads one.
 package config
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Config is the whole configuration of the service. It is read once, at
-// start-up; see .env.example for every variable and its default.
+// Config is the whole configuration of the service: Settings lists its keys,
+// and parse gives their defaults.
 type Config struct {
 	HTTPAddr  string // HTTP_ADDR: the public API listener.
 	AdminAddr string // ADMIN_ADDR: /metrics, /debug/readyz and /debug/pprof/, never exposed publicly.
@@ -47,16 +51,18 @@ const minRateLimitRPS = 0.001
 // ValidationError lists every problem found in the configuration.
 type ValidationError struct {
 	Problems []string
+	Keys     []string // the keys with a problem, named as the problems name them
 }
 
 func (e *ValidationError) Error() string {
 	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
 }
 
-// Load reads the configuration through getenv (os.Getenv in production, a map
-// in tests). It returns a *ValidationError naming every invalid variable.
-func Load(getenv func(string) string) (Config, error) {
-	r := reader{getenv: getenv}
+// parse reads the configuration from vals, by environment name, over the
+// defaults. It returns a *ValidationError naming every invalid setting,
+// together with the problems r holds already.
+func parse(vals map[string]value, r *reader) (Config, error) {
+	r.vals = vals
 	cfg := Config{
 		HTTPAddr:  r.addr("HTTP_ADDR", ":8080"),
 		AdminAddr: r.addr("ADMIN_ADDR", "127.0.0.1:9090"),
@@ -92,25 +98,49 @@ func Load(getenv func(string) string) (Config, error) {
 		r.problem("RATE_LIMIT_RPS", v, fmt.Sprintf("must be 0 (no limit) or at least %g", minRateLimitRPS))
 	}
 	if len(r.problems) > 0 {
-		return Config{}, &ValidationError{Problems: r.problems}
+		return Config{}, &ValidationError{Problems: r.problems, Keys: r.keys}
 	}
 	return cfg, nil
 }
 
-// reader parses variables, collecting problems instead of stopping at the
+// reader parses settings, collecting problems instead of stopping at the
 // first one.
 type reader struct {
-	getenv   func(string) string
+	vals     map[string]value
 	problems []string
+	keys     []string
 }
 
-func (r *reader) problem(key, value, msg string) {
-	r.problems = append(r.problems, fmt.Sprintf("%s=%q: %s", key, value, msg))
+// problem reports the setting key (its environment name) with the value
+// given, named as its source names it.
+func (r *reader) problem(key, raw, msg string) {
+	v, ok := r.vals[key]
+	if !ok {
+		v = value{name: key}
+	}
+	v.raw = raw
+	r.report(v, msg)
+}
+
+// report adds a problem with v.
+func (r *reader) report(v value, msg string) {
+	raw := v.raw
+	if v.secret {
+		raw = redacted
+	}
+	p := fmt.Sprintf("%s=%q: %s", v.name, raw, msg)
+	if v.where != "" {
+		p += " (" + v.where + ")"
+	}
+	r.problems = append(r.problems, p)
+	if !slices.Contains(r.keys, v.name) {
+		r.keys = append(r.keys, v.name)
+	}
 }
 
 func (r *reader) lookup(key string) (string, bool) {
-	v := strings.TrimSpace(r.getenv(key))
-	return v, v != ""
+	v := r.vals[key]
+	return v.raw, v.raw != ""
 }
 
 func (r *reader) addr(key, def string) string {
@@ -189,4 +219,179 @@ func (r *reader) float(key string, def, minimum float64) float64 {
 		r.problem(key, v, fmt.Sprintf("must be at least %g", minimum))
 	}
 	return f
+}
+
+// Setting describes one key of the configuration.
+type Setting struct {
+	Env     string // its name in the environment, HTTP_ADDR
+	Reloads bool   // applied to a running service by a reload
+	Secret  bool   // read only from the environment or the file named by <Env>_FILE; never printed
+}
+
+// FileKey is the setting's name in a configuration file: its environment
+// name in lower case, so that one name means the same in both places.
+func (s Setting) FileKey() string { return strings.ToLower(s.Env) }
+
+// Settings lists every key of the configuration, in the order of
+// .env.example; parse gives each its default.
+func Settings() []Setting {
+	return []Setting{
+		{Env: "HTTP_ADDR"},
+		{Env: "ADMIN_ADDR"},
+		{Env: "LOG_LEVEL", Reloads: true},
+		{Env: "LOG_FORMAT"},
+		{Env: "HTTP_READ_HEADER_TIMEOUT"},
+		{Env: "HTTP_READ_TIMEOUT"},
+		{Env: "HTTP_WRITE_TIMEOUT"},
+		{Env: "HTTP_IDLE_TIMEOUT"},
+		{Env: "HTTP_MAX_HEADER_BYTES"},
+		{Env: "SHUTDOWN_DRAIN_DELAY"},
+		{Env: "SHUTDOWN_TIMEOUT"},
+		{Env: "READINESS_TIMEOUT"},
+		{Env: "READINESS_INTERVAL"},
+		{Env: "RATE_LIMIT_RPS", Reloads: true},
+		{Env: "RATE_LIMIT_BURST", Reloads: true},
+		{Env: "MAX_BODY_BYTES"},
+		{Env: "CONTAINER_MEMORY_LIMIT"},
+	}
+}
+
+// values gives each key's value in c, by environment name. It is how a
+// reload tells what changed, and what the service logs as its configuration.
+func (c Config) values() map[string]any {
+	return map[string]any{
+		"HTTP_ADDR":                c.HTTPAddr,
+		"ADMIN_ADDR":               c.AdminAddr,
+		"LOG_LEVEL":                c.LogLevel,
+		"LOG_FORMAT":               c.LogFormat,
+		"HTTP_READ_HEADER_TIMEOUT": c.ReadHeaderTimeout,
+		"HTTP_READ_TIMEOUT":        c.ReadTimeout,
+		"HTTP_WRITE_TIMEOUT":       c.WriteTimeout,
+		"HTTP_IDLE_TIMEOUT":        c.IdleTimeout,
+		"HTTP_MAX_HEADER_BYTES":    c.MaxHeaderBytes,
+		"SHUTDOWN_DRAIN_DELAY":     c.ShutdownDrainDelay,
+		"SHUTDOWN_TIMEOUT":         c.ShutdownTimeout,
+		"READINESS_TIMEOUT":        c.ReadinessTimeout,
+		"READINESS_INTERVAL":       c.ReadinessInterval,
+		"RATE_LIMIT_RPS":           c.RateLimitRPS,
+		"RATE_LIMIT_BURST":         c.RateLimitBurst,
+		"MAX_BODY_BYTES":           c.MaxBodyBytes,
+		"CONTAINER_MEMORY_LIMIT":   c.ContainerMemoryLimit,
+	}
+}
+
+// LogValue logs the configuration by file key; a Secret logs masked.
+func (c Config) LogValue() slog.Value {
+	vals := c.values()
+	attrs := make([]slog.Attr, 0, len(vals))
+	for _, s := range Settings() {
+		v := vals[s.Env]
+		if d, ok := v.(time.Duration); ok {
+			v = d.String() // 5s rather than 5000000000
+		}
+		attrs = append(attrs, slog.Any(s.FileKey(), v))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Reload returns the configuration a running service goes on with when next
+// was read: next's reloadable keys over c's others. applied names the
+// reloadable keys that changed, ignored the changed keys that need a
+// restart (both by file key).
+func (c Config) Reload(next Config) (merged Config, applied, ignored []string) {
+	merged = c
+	merged.LogLevel = next.LogLevel
+	merged.RateLimitRPS = next.RateLimitRPS
+	merged.RateLimitBurst = next.RateLimitBurst
+	was, now := c.values(), next.values()
+	for _, s := range Settings() {
+		if was[s.Env] == now[s.Env] {
+			continue
+		}
+		if s.Reloads {
+			applied = append(applied, s.FileKey())
+		} else {
+			ignored = append(ignored, s.FileKey())
+		}
+	}
+	return merged, applied, ignored
+}
+
+// Secret is a value that must never reach a log or a terminal: printed with
+// fmt, logged with slog or marshalled to JSON or text it reads "[redacted]".
+// Reveal gives the value to the code that uses it.
+type Secret struct {
+	value string
+}
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret itself.
+func (s Secret) Reveal() string { return s.value }
+
+// String masks the secret, for %v and %s.
+func (s Secret) String() string {
+	if s.value == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString masks the secret, for %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// LogValue masks the secret in logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText masks the secret in JSON, YAML and text encodings.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// value is a setting as a source gave it: its text and how messages name it.
+type value struct {
+	raw    string
+	name   string // HTTP_ADDR, or http_addr for a value from a file
+	where  string // for a value from a file, the file and the line when known
+	secret bool   // never repeated in a message
+}
+
+// fromEnv reads every setting set in the environment. A secret may instead
+// come from the file named by <NAME>_FILE, the convention of Docker and
+// Kubernetes secrets.
+func fromEnv(getenv func(string) string, r *reader) map[string]value {
+	vals := map[string]value{}
+	for _, s := range Settings() {
+		if s.Secret {
+			if v, ok := r.secret(getenv, s.Env); ok {
+				vals[s.Env] = v
+			}
+			continue
+		}
+		if v := strings.TrimSpace(getenv(s.Env)); v != "" {
+			vals[s.Env] = value{raw: v, name: s.Env}
+		}
+	}
+	return vals
+}
+
+// secret reads a secret from the variable name or from the file named by
+// name_FILE, never both.
+func (r *reader) secret(getenv func(string) string, name string) (value, bool) {
+	direct, path := getenv(name), strings.TrimSpace(getenv(name+"_FILE"))
+	switch {
+	case path == "" && direct == "":
+		return value{}, false
+	case path == "":
+		return value{raw: direct, name: name, secret: true}, true
+	case direct != "":
+		r.report(value{name: name, secret: true}, "set "+name+" or "+name+"_FILE, not both")
+		return value{}, false
+	}
+	b, err := os.ReadFile(path) //nolint:gosec // the path is the deployment's own setting
+	if err != nil {
+		r.report(value{name: name + "_FILE", raw: path}, fmt.Sprintf("cannot read the secret: %v", err))
+		return value{}, false
+	}
+	// Files written by editors and `echo` end in a newline that is no part
+	// of the secret.
+	return value{raw: strings.TrimRight(string(b), "\r\n"), name: name, secret: true}, true
 }

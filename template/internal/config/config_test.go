@@ -1,7 +1,13 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +141,130 @@ func TestLoadRejectsSharedListener(t *testing.T) {
 	_, err := Load(env(map[string]string{"HTTP_ADDR": ":7000", "ADMIN_ADDR": ":7000"}))
 	if err == nil || !strings.Contains(err.Error(), "ADMIN_ADDR") {
 		t.Fatalf("Load = %v, want ADMIN_ADDR named", err)
+	}
+}
+
+func TestSettingsMatchTheConfig(t *testing.T) {
+	vals := Config{}.values()
+	seen := map[string]bool{}
+	for _, s := range Settings() {
+		if _, ok := vals[s.Env]; !ok {
+			t.Errorf("%s is a setting but no field of Config", s.Env)
+		}
+		if seen[s.Env] {
+			t.Errorf("%s listed twice", s.Env)
+		}
+		seen[s.Env] = true
+	}
+	if len(vals) != len(seen) {
+		t.Errorf("Config has %d keys, Settings lists %d", len(vals), len(seen))
+	}
+}
+
+func TestReloadAppliesOnlyReloadableKeys(t *testing.T) {
+	old, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := old
+	next.LogLevel, next.RateLimitRPS, next.RateLimitBurst = "debug", 1, 2
+	next.HTTPAddr, next.IdleTimeout = ":9999", time.Hour
+
+	merged, applied, ignored := old.Reload(next)
+	if got, want := strings.Join(applied, ","), "log_level,rate_limit_rps,rate_limit_burst"; got != want {
+		t.Errorf("applied = %s, want %s", got, want)
+	}
+	if got, want := strings.Join(ignored, ","), "http_addr,http_idle_timeout"; got != want {
+		t.Errorf("ignored = %s, want %s", got, want)
+	}
+	want := old
+	want.LogLevel, want.RateLimitRPS, want.RateLimitBurst = "debug", 1, 2
+	if merged != want {
+		t.Errorf("merged:\n got %+v\nwant %+v", merged, want)
+	}
+	// Every key Settings marks as reloading is one Reload applies.
+	for _, s := range Settings() {
+		if s.Reloads != strings.Contains(","+strings.Join(applied, ",")+",", ","+s.FileKey()+",") {
+			t.Errorf("%s: Settings says Reloads = %v, Reload disagrees", s.Env, s.Reloads)
+		}
+	}
+}
+
+func TestSecretIsMasked(t *testing.T) {
+	type holder struct{ URL Secret }
+	h := holder{URL: Secret{value: "postgres://u:hunter2@db/app"}}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", slog.Any("h", h), slog.Any("url", h.URL))
+	text, _ := json.Marshal(h)
+	for _, out := range []string{
+		fmt.Sprintf("%v %+v %#v %s", h, h, h, h.URL),
+		string(text),
+		logs.String(),
+	} {
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("the secret leaked: %s", out)
+		}
+		if !strings.Contains(out, redacted) {
+			t.Errorf("no %s in %s", redacted, out)
+		}
+	}
+	if h.URL.Reveal() != "postgres://u:hunter2@db/app" {
+		t.Errorf("Reveal = %q", h.URL.Reveal())
+	}
+}
+
+func TestSecretFromEnvironmentOrFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		want    string
+		problem string
+	}{
+		{"variable", map[string]string{"TOKEN": "from-env"}, "from-env", ""},
+		{"file", map[string]string{"TOKEN_FILE": path}, "from-file", ""},
+		{"none", nil, "", ""},
+		{"both", map[string]string{"TOKEN": "from-env", "TOKEN_FILE": path}, "", "not both"},
+		{"missing file", map[string]string{"TOKEN_FILE": path + ".gone"}, "", "cannot read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &reader{}
+			v, _ := r.secret(env(tt.vars), "TOKEN")
+			if v.raw != tt.want {
+				t.Errorf("secret = %q, want %q", v.raw, tt.want)
+			}
+			got := strings.Join(r.problems, "\n")
+			if tt.problem == "" && got != "" || !strings.Contains(got, tt.problem) {
+				t.Errorf("problems %q, want one saying %q", got, tt.problem)
+			}
+			if strings.Contains(got, "from-env") {
+				t.Errorf("a problem repeats the secret: %s", got)
+			}
+		})
+	}
+}
+
+func TestConfigLogsEveryKey(t *testing.T) {
+	cfg, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", slog.Any("config", cfg))
+	var rec struct{ Config map[string]any }
+	if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings() {
+		if _, ok := rec.Config[s.FileKey()]; !ok {
+			t.Errorf("%s not logged: %s", s.FileKey(), logs.String())
+		}
+	}
+	if rec.Config["shutdown_timeout"] != "20s" {
+		t.Errorf("a duration logs as %v, want 20s", rec.Config["shutdown_timeout"])
 	}
 }

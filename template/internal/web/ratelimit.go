@@ -7,12 +7,40 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
+// RateLimits are the limits RateLimit applies: rps tokens per second refill a
+// bucket of burst tokens. Set changes them under a running service, for the
+// requests that follow; it is safe to call while requests are served.
+type RateLimits struct {
+	p atomic.Pointer[rateLimits]
+}
+
+type rateLimits struct {
+	rps   float64
+	burst float64
+}
+
+// NewRateLimits returns the limits rps and burst. rps <= 0 turns limiting off.
+func NewRateLimits(rps float64, burst int) *RateLimits {
+	l := &RateLimits{}
+	l.Set(rps, burst)
+	return l
+}
+
+// Set replaces the limits. A bucket fuller than the new burst is cut down to
+// it at its client's next request.
+func (l *RateLimits) Set(rps float64, burst int) {
+	l.p.Store(&rateLimits{rps: rps, burst: float64(burst)})
+}
+
+func (l *RateLimits) get() rateLimits { return *l.p.Load() }
+
 // RateLimit gives each client (by IP address; IPv6 by /64 network) a token
-// bucket of burst tokens refilled at rps per second. A client out of tokens is
-// answered 429 with Retry-After. rps <= 0 turns limiting off.
+// bucket, as limits say (see RateLimits). A client out of tokens is answered
+// 429 with Retry-After.
 //
 // It keeps at most maxClients buckets: past that, each new client's bucket
 // replaces an arbitrary other's, counted in m's
@@ -24,11 +52,8 @@ import (
 // Clients are told apart by the connection's address. Behind a reverse proxy
 // or load balancer that is the proxy's address: limit there instead, or key on
 // a header the proxy sets and clients cannot forge.
-func RateLimit(rps float64, burst int, m *Metrics) func(http.Handler) http.Handler {
-	if rps <= 0 {
-		return func(next http.Handler) http.Handler { return next }
-	}
-	l := newLimiter(rps, burst, maxClients, m.limiterEvictions.Inc)
+func RateLimit(limits *RateLimits, m *Metrics) func(http.Handler) http.Handler {
+	l := newLimiter(limits, maxClients, m.limiterEvictions.Inc)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if wait := l.wait(clientKey(r.RemoteAddr), requestStart(w)); wait > 0 {
@@ -56,9 +81,7 @@ const minIdleTTL = 3 * time.Minute
 // one lock that guards the map: a bucket of its own, with its own lock, would
 // double the locking on every request.
 type limiter struct {
-	rps        float64
-	burst      float64
-	idleTTL    time.Duration
+	limits     *RateLimits
 	maxClients int
 	evicted    func() // called for each bucket forgotten to make room
 
@@ -67,11 +90,9 @@ type limiter struct {
 	lastSweep time.Time
 }
 
-func newLimiter(rps float64, burst, maxClients int, evicted func()) *limiter {
+func newLimiter(limits *RateLimits, maxClients int, evicted func()) *limiter {
 	return &limiter{
-		rps:        rps,
-		burst:      float64(burst),
-		idleTTL:    max(minIdleTTL, seconds(float64(burst)/rps)),
+		limits:     limits,
 		maxClients: maxClients,
 		evicted:    evicted,
 		clients:    make(map[netip.Prefix]*client),
@@ -98,11 +119,17 @@ type client struct {
 // order, and a bucket's time only moves forward, so that no interval is
 // credited twice.
 func (l *limiter) wait(key netip.Prefix, now time.Time) time.Duration {
+	lim := l.limits.get()
+	if lim.rps <= 0 {
+		return 0
+	}
+	// Taken at each sweep, so that it follows changed limits.
+	idleTTL := max(minIdleTTL, seconds(lim.burst/lim.rps))
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > l.idleTTL {
+	if now.Sub(l.lastSweep) > idleTTL {
 		for k, c := range l.clients {
-			if now.Sub(c.lastSeen) > l.idleTTL {
+			if now.Sub(c.lastSeen) > idleTTL {
 				delete(l.clients, k)
 			}
 		}
@@ -117,17 +144,19 @@ func (l *limiter) wait(key netip.Prefix, now time.Time) time.Duration {
 				break
 			}
 		}
-		c = &client{tokens: l.burst, lastSeen: now}
+		c = &client{tokens: lim.burst, lastSeen: now}
 		l.clients[key] = c
 	} else if elapsed := now.Sub(c.lastSeen); elapsed > 0 {
-		c.tokens = min(l.burst, c.tokens+elapsed.Seconds()*l.rps)
+		c.tokens += elapsed.Seconds() * lim.rps
 		c.lastSeen = now
 	}
+	// Also when no time passed: the burst may have been lowered since.
+	c.tokens = min(lim.burst, c.tokens)
 	if c.tokens >= 1 {
 		c.tokens--
 		return 0
 	}
-	return seconds((1 - c.tokens) / l.rps)
+	return seconds((1 - c.tokens) / lim.rps)
 }
 
 // clientKey is the client's address as a prefix: the address itself for IPv4,

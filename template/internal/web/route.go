@@ -54,6 +54,18 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.mux.ServeHTTP(uw, r)
 }
 
+// SetRoute records, for Observe above, the route label of the request w
+// answers: the pattern of the route that serves it, written the way ServeMux
+// writes it ("/v1/notes/{id}"), or "" when no route matches. It is the seam of
+// a router that is not a Router: it calls SetRoute once routing has decided.
+// Without Observe above (or with a writer between that does not unwrap) it
+// does nothing.
+func SetRoute(w http.ResponseWriter, route string) {
+	if sw := statusWriterOf(w); sw != nil {
+		sw.route, sw.routed = route, true
+	}
+}
+
 // routeLabel is a pattern without its method: "GET /v1/notes/{id}" gives
 // "/v1/notes/{id}".
 func routeLabel(pattern string) string {

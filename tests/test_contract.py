@@ -943,7 +943,7 @@ def test_reload_by_sighup_lowers_the_rate_limit(launch: Launcher, reads_file: bo
         return
     wait_for_429(svc, "SIGHUP lowered the limit")
     svc.wait_for_records(
-        lambda r: r.get("level") == "WARN" and "http_idle_timeout" in json.dumps(r.get("keys")),
+        lambda r: r.get("level") == "warn" and "http_idle_timeout" in json.dumps(r.get("keys")),
         what="a WARN naming http_idle_timeout as needing a restart",
     )
     assert svc.running, svc.output()
@@ -977,7 +977,7 @@ def test_bad_reload_changes_nothing(launch: Launcher, tmp_path: Path) -> None:
     svc = launch(CONFIG_FILE=str(config))
     config.write_text(rate_limit_file("0.001", "2", log_level="loud", bogus="1"))
     svc.proc.send_signal(signal.SIGHUP)
-    record = svc.wait_for_records(lambda r: r.get("level") == "ERROR", what="the failed reload at ERROR")[0]
+    record = svc.wait_for_records(lambda r: r.get("level") == "error", what="the failed reload at ERROR")[0]
     keys = json.dumps(record.get("keys"))
     for key in ("log_level", "bogus"):
         assert key in keys, f"the ERROR record's keys do not name {key}: {record}"

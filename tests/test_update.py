@@ -105,7 +105,7 @@ AGING = (
     Aging("template/Makefile.jinja", "\tgo test -race ./...\n", "\tgo test ./...\n"),
     # Lines of a file the user edits elsewhere: must merge cleanly.
     Aging(
-        "template/internal/config/config.go",
+        "template/internal/config/config.go.jinja",
         "// parse reads the configuration from vals",
         "// parse reads configuration from vals",
     ),
@@ -767,9 +767,8 @@ def test_a_new_default_reaches_new_projects_only(form: str, updated_keeps: int, 
     def make_rate_a_question(repo: Path) -> None:
         with (repo / "copier.yml").open("a") as f:
             f.write("\n" + question)
-        env = repo / "template/.env.example"
+        env = repo / "template/.env.example.jinja"
         replace_once(env, "RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS={{ rate_limit_rps }}\n")
-        env.rename(env.with_name(".env.example.jinja"))
 
     repo = two_versions(tmp_path / "template", make_rate_a_question)
     existing = copy(repo, tmp_path / "existing", "1.0.0", {})

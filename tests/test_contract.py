@@ -296,6 +296,36 @@ def test_probes_are_not_in_the_access_log(service: Service) -> None:
     assert not probe_records, f"probes were access-logged: {probe_records}"
 
 
+# Scheduling slack allowed on top of LOG_FLUSH_INTERVAL when counting what a kill lost.
+KILL_SLACK = 0.3
+
+
+def test_a_kill_loses_at_most_the_last_flush_interval_of_records(launch: Launcher) -> None:
+    """Records wait in the log's buffer at most LOG_FLUSH_INTERVAL. SIGKILL leaves the service no
+    chance to flush: the access records it loses are of requests answered in that last interval."""
+    interval = 0.5
+    svc = launch(LOG_FLUSH_INTERVAL=f"{int(interval * 1000)}ms")
+    answered: list[tuple[str, float]] = []
+    until = time.monotonic() + 3 * interval
+    while time.monotonic() < until:
+        rid = new_request_id("kill")
+        resp = svc.get("/version", headers={"X-Request-ID": rid})
+        assert resp.status == 200, resp.describe()
+        answered.append((rid, time.monotonic()))
+    svc.proc.kill()
+    killed = time.monotonic()
+    svc.wait_exit(10)
+
+    logged = {r.get("request_id") for r in svc.access_records()}
+    lost = [killed - at for rid, at in answered if rid not in logged]
+    assert len(answered) > 10, f"only {len(answered)} requests answered"
+    late = [age for age in lost if age > interval + KILL_SLACK]
+    assert not late, (
+        f"{len(lost)} of {len(answered)} access records lost to SIGKILL; {len(late)} of them for requests "
+        f"answered up to {max(late):.2f}s before the kill, beyond LOG_FLUSH_INTERVAL={interval}s"
+    )
+
+
 def test_log_lines_are_json(launch: Launcher, answers: dict[str, Any]) -> None:
     """Every stdout line, from start to shutdown, is a JSON object with time, level and msg."""
     svc = launch()

@@ -39,6 +39,10 @@ class Settings:
     shutdown_seconds: float
     shutdown_at: float
     profile_seconds: int
+    # The variants other than the default: fewer and shorter load rounds, shorter Go benchmarks.
+    light_rounds: int
+    light_load_seconds: float
+    light_benchtime: str
 
     @classmethod
     def full(cls) -> Settings:
@@ -56,6 +60,9 @@ class Settings:
             shutdown_seconds=6,
             shutdown_at=2,
             profile_seconds=5,
+            light_rounds=3,
+            light_load_seconds=5,
+            light_benchtime="300ms",
         )
 
     @classmethod
@@ -75,6 +82,9 @@ class Settings:
             shutdown_seconds=3,
             shutdown_at=1,
             profile_seconds=2,
+            light_rounds=1,
+            light_load_seconds=1,
+            light_benchtime="50ms",
         )
 
 
@@ -85,11 +95,51 @@ class LoadResult:
     access_records: int
     bare_costs: list[RequestCost] = field(default_factory=list)
     stack_costs: list[RequestCost] = field(default_factory=list)
+    # The default variant only: the service with LOG_FLUSH_INTERVAL=0 (every record written at once),
+    # and the typical scaffold, in the same rounds.
+    sync: list[load.WrkResult] = field(default_factory=list)
+    sync_costs: list[RequestCost] = field(default_factory=list)
+    scaffold: list[load.WrkResult] = field(default_factory=list)
+    scaffold_costs: list[RequestCost] = field(default_factory=list)
+    # The other variants: the default run's scaffold / bare, to compare them with the scaffold through bare.
+    scaffold_to_bare: float | None = None
+
+    @staticmethod
+    def _per_round(top: list[load.WrkResult], bottom: list[load.WrkResult]) -> float | None:
+        """The median over rounds of top req/s / bottom req/s, each pair measured in the same round."""
+        if not top or not bottom:
+            return None
+        return statistics.median(t.rps / b.rps for t, b in zip(top, bottom, strict=True))
 
     @property
     def ratio(self) -> float:
         """The median over rounds of stack req/s / bare req/s, each pair measured back to back."""
-        return statistics.median(s.rps / b.rps for s, b in zip(self.stack, self.bare, strict=True))
+        ratio = self._per_round(self.stack, self.bare)
+        assert ratio is not None
+        return ratio
+
+    @property
+    def sync_ratio(self) -> float | None:
+        """Synchronous access log / bare."""
+        return self._per_round(self.sync, self.bare)
+
+    @property
+    def scaffold_ratio(self) -> float | None:
+        """Stack / typical scaffold: measured in the same rounds for the default variant, through bare
+        (stack / bare over the default run's scaffold / bare) for the others."""
+        measured = self._per_round(self.stack, self.scaffold)
+        if measured is not None or self.scaffold_to_bare is None:
+            return measured
+        return self.ratio / self.scaffold_to_bare
+
+    @property
+    def scaffold_to_bare_ratio(self) -> float | None:
+        """The typical scaffold / bare, measured here or in the default run."""
+        return self._per_round(self.scaffold, self.bare) or self.scaffold_to_bare
+
+    @property
+    def scaffold_measured(self) -> bool:
+        return bool(self.scaffold)
 
     @staticmethod
     def median(runs: list[load.WrkResult], attr: str) -> float:
@@ -182,52 +232,76 @@ def _safe(name: str) -> str:
 
 
 def measure_load(
-    result: VariantResult, service: Path, bare: Path, module: str, work: Path, s: Settings
+    result: VariantResult,
+    servers: dict[str, tuple[Path, dict[str, str]]],
+    module: str,
+    work: Path,
+    s: Settings,
 ) -> None:
+    """Load every server in turn, round after round: "bare" and "stack" always, for the default variant
+    "sync" (the service writing every log record at once) and "scaffold" too. Then a CPU profile of the
+    stack under load, for the default variant."""
+    full = result.variant.full
+    rounds, seconds = (s.rounds, s.load_seconds) if full else (s.light_rounds, s.light_load_seconds)
     script = load.write_script(work)
     logs = work / "logs"
-    bare_srv = Server.start("bare", bare, logs, {}, cpu=load.SERVER_CPU)
-    stack_srv = Server.start("stack", service, logs, LOAD_ENV, cpu=load.SERVER_CPU)
+    started: dict[str, Server] = {}
+    codes: dict[str, int] = {}
     try:
-        bare_srv.wait_ready(ROUTE)
-        stack_srv.wait_ready("/readyz")
-        answers = [http_get(srv.port, ROUTE) for srv in (bare_srv, stack_srv)]
-        if answers[0] != answers[1] or answers[0][0] != 200:
-            raise BenchError(f"the bare server and the service answer {ROUTE} differently: {answers}")
+        for name, (binary, env) in servers.items():
+            started[name] = Server.start(name, binary, logs, env, cpu=load.SERVER_CPU)
+        for name, srv in started.items():
+            srv.wait_ready("/readyz" if name in ("stack", "sync") else ROUTE)
+        answers = {name: http_get(srv.port, ROUTE) for name, srv in started.items()}
+        if len(set(answers.values())) != 1 or answers["bare"][0] != 200:
+            raise BenchError(f"the servers answer {ROUTE} differently: {answers}")
         time.sleep(1)
-        result.bare_rss_idle_kib = bare_srv.rss_kib()
-        result.rss_idle_kib = stack_srv.rss_kib()
-        for srv in (bare_srv, stack_srv):
+        result.bare_rss_idle_kib = started["bare"].rss_kib()
+        result.rss_idle_kib = started["stack"].rss_kib()
+        for srv in started.values():
             load.wrk(script, srv.port, ROUTE, s.connections, s.warmup_seconds)
-        bare_runs: list[load.WrkResult] = []
-        stack_runs: list[load.WrkResult] = []
-        costs: dict[str, list[RequestCost]] = {"bare": [], "stack": []}
-        for i in range(s.rounds):
-            for srv, runs in ((bare_srv, bare_runs), (stack_srv, stack_runs)):
+        runs: dict[str, list[load.WrkResult]] = {name: [] for name in started}
+        costs: dict[str, list[RequestCost]] = {name: [] for name in started}
+        for i in range(rounds):
+            for name, srv in started.items():
                 before = srv.counters()
-                runs.append(load.wrk(script, srv.port, ROUTE, s.connections, s.load_seconds))
-                costs[srv.name].append(RequestCost.between(before, srv.counters(), runs[-1].requests))
-                log(f"  round {i + 1} {srv.name}: {runs[-1].rps:,.0f} req/s")
-        result.bare_rss_peak_kib = bare_srv.rss_kib("VmHWM")
-        result.rss_peak_kib = stack_srv.rss_kib("VmHWM")
-        # A CPU profile under the same load, after the measured runs: profiling slows the service.
-        running = load.start_wrk(script, stack_srv.port, ROUTE, s.connections, s.profile_seconds + 2)
-        time.sleep(0.5)
-        cpu = profile.capture(stack_srv.admin_port, s.profile_seconds, work / "cpu.pb.gz")
-        load.finish_wrk(running, s.profile_seconds + 2)
-        result.cpu_profile = profile.summarize(cpu, module)
+                runs[name].append(load.wrk(script, srv.port, ROUTE, s.connections, seconds))
+                costs[name].append(RequestCost.between(before, srv.counters(), runs[name][-1].requests))
+                log(f"  round {i + 1} {name}: {runs[name][-1].rps:,.0f} req/s")
+        result.bare_rss_peak_kib = started["bare"].rss_kib("VmHWM")
+        result.rss_peak_kib = started["stack"].rss_kib("VmHWM")
+        if full:
+            # A CPU profile under the same load, after the measured runs: profiling slows the service.
+            stack = started["stack"]
+            running = load.start_wrk(script, stack.port, ROUTE, s.connections, s.profile_seconds + 2)
+            time.sleep(0.5)
+            cpu = profile.capture(stack.admin_port, s.profile_seconds, work / "cpu.pb.gz")
+            load.finish_wrk(running, s.profile_seconds + 2)
+            result.cpu_profile = profile.summarize(cpu, module)
     finally:
-        try:
-            bare_srv.stop()
-        finally:
-            code = stack_srv.stop()
-    if code != 0:
-        raise BenchError(f"the service exited with {code} after the load:\n{stack_srv.errors()}")
-    records = load.count_access_records(stack_srv.log, ROUTE)
-    measured = sum(r.requests for r in stack_runs)
-    if records < measured:
-        raise BenchError(f"{measured} requests answered but only {records} access-log records written")
-    result.throughput = LoadResult(bare_runs, stack_runs, records, costs["bare"], costs["stack"])
+        for name, srv in started.items():
+            codes[name] = srv.stop()
+    for name in ("stack", "sync"):
+        if name not in started:
+            continue
+        if codes[name] != 0:
+            errors = started[name].errors()
+            raise BenchError(f"the service ({name}) exited with {codes[name]} after the load:\n{errors}")
+        records = load.count_access_records(started[name].log, ROUTE)
+        measured = sum(r.requests for r in runs[name])
+        if records < measured:
+            raise BenchError(f"{name}: {measured} requests answered, {records} access-log records written")
+    result.throughput = LoadResult(
+        runs["bare"],
+        runs["stack"],
+        load.count_access_records(started["stack"].log, ROUTE),
+        costs["bare"],
+        costs["stack"],
+        sync=runs.get("sync", []),
+        sync_costs=costs.get("sync", []),
+        scaffold=runs.get("scaffold", []),
+        scaffold_costs=costs.get("scaffold", []),
+    )
 
 
 def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
@@ -238,7 +312,7 @@ def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
     project.render(variant, proj)
     answers = project.answers_of(proj)
 
-    log(f"{variant.id}: build with the Dockerfile's command, and the bare server")
+    log(f"{variant.id}: build with the Dockerfile's command, and the baselines")
     bin_dir = work / "bin"
     service, result.build_command = project.build_service(proj, bin_dir)
     bare = project.build_bare(proj, work / "bare", bin_dir)
@@ -250,17 +324,24 @@ def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
             raise BenchError(f"no size known for the base image {choice!r}: add it to tooling/dockerfile.py")
         if choice == base:
             result.image_bytes[choice] = result.binary_bytes + dockerfile.BASE_IMAGE_BYTES[choice]
+    servers = {"bare": (bare, {}), "stack": (service, LOAD_ENV)}
+    if variant.full:
+        servers["sync"] = (service, {**LOAD_ENV, "LOG_FLUSH_INTERVAL": "0s"})
+        servers["scaffold"] = (project.build_scaffold(proj, work / "scaffold", bin_dir), {})
 
     log(f"{variant.id}: Go benchmarks")
-    result.benchmarks, _ = gobench.run_benchmarks(proj, s.benchtime)
+    result.benchmarks, _ = gobench.run_benchmarks(proj, s.benchtime if variant.full else s.light_benchtime)
 
-    log(f"{variant.id}: start-to-ready x{s.starts}")
-    starts_dir = work / "starts"
-    starts_dir.mkdir()
-    result.ready_s = start_to_ready(service, starts_dir, s.starts)
+    if variant.full:
+        log(f"{variant.id}: start-to-ready x{s.starts}")
+        starts_dir = work / "starts"
+        starts_dir.mkdir()
+        result.ready_s = start_to_ready(service, starts_dir, s.starts)
 
-    log(f"{variant.id}: load, bare and stack alternately")
-    measure_load(result, service, bare, answers["module_path"], work, s)
+    log(f"{variant.id}: load, {', '.join(servers)} in turn")
+    measure_load(result, servers, answers["module_path"], work, s)
+    if not variant.full:
+        return result
 
     log(f"{variant.id}: SIGTERM under load at {s.shutdown_connections} connections")
     srv = Server.start("shutdown", service, work / "logs", LOAD_ENV, cpu=load.SERVER_CPU)
@@ -289,5 +370,12 @@ def measure(variants: list[Variant], work: Path, s: Settings) -> Run:
     start = time.perf_counter()
     info = machine()
     results = [measure_variant(v, work / _safe(v.id), s) for v in variants]
+    # The other variants meet the scaffold through bare: the default run measured scaffold / bare.
+    reference = next((r.throughput for r in results if r.throughput and r.throughput.scaffold), None)
+    if reference is not None:
+        scaffold_to_bare = LoadResult._per_round(reference.scaffold, reference.bare)
+        for r in results:
+            if r.throughput is not None and not r.throughput.scaffold:
+                r.throughput.scaffold_to_bare = scaffold_to_bare
     info["Load average after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     return Run(s, info, results, time.perf_counter() - start)

@@ -1,12 +1,15 @@
-"""Rendering, building and testing the generated projects, and the bare net/http baseline."""
+"""Rendering, building and testing the generated projects, and the two baselines: bare net/http and a
+typical scaffold's chi service."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,8 @@ from tooling import dockerfile, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The questions whose available choices the benchmark compares: each is measured once with every other
-# answer at its default.
+# The questions whose available choices the benchmark compares: every combination of their choices is
+# measured, with every other answer at its default.
 COMPARED_QUESTIONS = ("http_framework", "logger")
 
 # Build stamps passed to the Dockerfile's ARGs, identical for the service and the bare baseline so that
@@ -35,6 +38,8 @@ class Variant:
     """One set of answers to benchmark."""
 
     answers: dict[str, Any]
+    # Every measurement (the default answers), or the load, the Go benchmarks, size and memory only.
+    full: bool = False
 
     @property
     def id(self) -> str:
@@ -50,13 +55,14 @@ class Variant:
 
 
 def bench_variants() -> list[Variant]:
-    """The default answers first, then each available choice of the compared questions alone."""
+    """The default answers first, measured in full, then every other combination of the available choices
+    of the compared questions."""
     base = {name: variants.defaults()[name] for name in variants.SHAPE_QUESTIONS}
-    result = [Variant(base)]
-    for name in COMPARED_QUESTIONS:
-        for choice in variants.choices(name):
-            if choice.available and choice.value != base[name]:
-                result.append(Variant({**base, name: choice.value}))
+    result = [Variant(base, full=True)]
+    for values in itertools.product(*(available_choices(name) for name in COMPARED_QUESTIONS)):
+        answers = {**base, **dict(zip(COMPARED_QUESTIONS, values, strict=True))}
+        if answers != base:
+            result.append(Variant(answers))
     return result
 
 
@@ -179,16 +185,77 @@ func main() {
 """
 
 
-def bare_build_command(project: Path, out_dir: Path) -> str:
-    """The service's Dockerfile build line turned into the bare server's: the same flags, the buildinfo
-    stamps retargeted to the bare program's variables, its own package and output."""
+SCAFFOLD_MAIN = """\
+// Command scaffold answers GET /version as the chi service of a typical Go
+// scaffold does: chi's RequestID, Logger (one text line per request, to
+// stdout) and Recoverer middleware, and nothing else. It is written and built
+// by the benchmark harness with the Dockerfile's flags.
+package main
+
+import (
+\t"encoding/json"
+\t"log"
+\t"net/http"
+\t"os"
+\t"runtime"
+\t"time"
+
+\t"github.com/go-chi/chi/v5"
+\t"github.com/go-chi/chi/v5/middleware"
+)
+
+var (
+\tversion string
+\tcommit  string
+\tdate    string
+)
+
+type info struct {
+\tVersion   string `json:"version"`
+\tCommit    string `json:"commit"`
+\tBuildDate string `json:"build_date"`
+\tGoVersion string `json:"go_version"`
+}
+
+func main() {
+\tv := info{Version: version, Commit: commit, BuildDate: date, GoVersion: runtime.Version()}
+\tr := chi.NewRouter()
+\tr.Use(middleware.RequestID)
+\tr.Use(middleware.Logger)
+\tr.Use(middleware.Recoverer)
+\tr.Get("/version", func(w http.ResponseWriter, _ *http.Request) {
+\t\tbody, err := json.Marshal(v)
+\t\tif err != nil {
+\t\t\thttp.Error(w, err.Error(), http.StatusInternalServerError)
+\t\t\treturn
+\t\t}
+\t\tw.Header().Set("Content-Type", "application/json")
+\t\tw.WriteHeader(http.StatusOK)
+\t\t_, _ = w.Write(append(body, '\\n'))
+\t})
+\tsrv := &http.Server{
+\t\tAddr:              os.Getenv("HTTP_ADDR"),
+\t\tHandler:           r,
+\t\tReadHeaderTimeout: 5 * time.Second,
+\t\tReadTimeout:       15 * time.Second,
+\t\tWriteTimeout:      15 * time.Second,
+\t\tIdleTimeout:       60 * time.Second,
+\t}
+\tlog.Fatal(srv.ListenAndServe())
+}
+"""
+
+
+def bare_build_command(project: Path, out_dir: Path, program: str = "bare") -> str:
+    """The service's Dockerfile build line turned into a baseline's: the same flags, the buildinfo stamps
+    retargeted to the program's variables, its own package and output."""
     answers = answers_of(project)
     name, module = answers["project_name"], answers["module_path"]
     command = dockerfile_build_command(project)
     command = command.replace(f"{module}/internal/buildinfo.", "main.")
-    command = command.replace(f"./cmd/{name}", ".").replace(f"/out/{name}", f"{out_dir}/bare")
-    if module in command or "main.version=" not in command or f"{out_dir}/bare" not in command:
-        raise BenchError(f"cannot turn the Dockerfile's build line into the bare server's: {command}")
+    command = command.replace(f"./cmd/{name}", ".").replace(f"/out/{name}", f"{out_dir}/{program}")
+    if module in command or "main.version=" not in command or f"{out_dir}/{program}" not in command:
+        raise BenchError(f"cannot turn the Dockerfile's build line into the {program} server's: {command}")
     return command
 
 
@@ -199,6 +266,24 @@ def build_bare(project: Path, work: Path, out_dir: Path) -> Path:
     (work / "main.go").write_text(BARE_MAIN)
     run(["sh", "-c", bare_build_command(project, out_dir)], work)
     return out_dir / "bare"
+
+
+def chi_version() -> str:
+    """The chi release the template pins (gomod/modules.toml), so the scaffold runs the same router."""
+    modules = tomllib.loads((ROOT / "gomod/modules.toml").read_text())
+    version: str = modules["http_framework=chi"]["github.com/go-chi/chi/v5"]
+    return version
+
+
+def build_scaffold(project: Path, work: Path, out_dir: Path) -> Path:
+    """Write the typical scaffold's server into a module of its own and build it like the service."""
+    work.mkdir(parents=True, exist_ok=True)
+    go_mod = f"module scaffold\n\ngo {answers_of(project)['go_version']}\n\n"
+    (work / "go.mod").write_text(go_mod + f"require github.com/go-chi/chi/v5 {chi_version()}\n")
+    (work / "main.go").write_text(SCAFFOLD_MAIN)
+    run(["go", "mod", "tidy"], work)
+    run(["sh", "-c", bare_build_command(project, out_dir, "scaffold")], work)
+    return out_dir / "scaffold"
 
 
 def go_test_command() -> list[str]:

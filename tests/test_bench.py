@@ -154,15 +154,21 @@ def test_profile_top_lists_the_projects_functions() -> None:
     assert profile.parse_top(light, "github.com/acme/x").cpu_percent == 0.68
 
 
-def test_bench_variants_are_the_default_then_each_available_choice() -> None:
+def test_bench_variants_are_the_default_then_every_combination() -> None:
     found = project.bench_variants()
     base = defaults()
     assert found[0].id == "defaults"
+    assert [v.full for v in found] == [True] + [False] * (len(found) - 1)
+    combinations = {tuple(v.answers[name] for name in project.COMPARED_QUESTIONS) for v in found}
+    expected = 1
     for name in project.COMPARED_QUESTIONS:
-        values = {v.answers[name] for v in found}
-        assert values == {c.value for c in choices(name) if c.available}
-    for v in found[1:]:
-        assert sum(v.answers[k] != base[k] for k in v.answers) == 1
+        available = {c.value for c in choices(name) if c.available}
+        assert {v.answers[name] for v in found} == available
+        expected *= len(available)
+    assert len(found) == len(combinations) == expected
+    for v in found:
+        others = {k for k in v.answers if k not in project.COMPARED_QUESTIONS}
+        assert all(v.answers[k] == base[k] for k in others)
 
 
 def test_bare_build_line_is_the_dockerfiles(variant: dict[str, Any], render: Render, tmp_path: Path) -> None:
@@ -210,8 +216,8 @@ def _run(*results: VariantResult, load_average: str = "0.05 0.10 0.20") -> Run:
 
 
 def test_report_warns_when_the_machine_was_busy() -> None:
-    assert "busy" not in report.generated_section(_run(_result(0.9, 6)), "performance.svg")
-    busy = report.generated_section(_run(_result(0.9, 6), load_average="2.10 1.00 0.50"), "performance.svg")
+    assert "busy" not in report.generated_section(_run(_result(0.9, 2)), "performance.svg")
+    busy = report.generated_section(_run(_result(0.9, 2), load_average="2.10 1.00 0.50"), "performance.svg")
     assert "**The machine was busy** (1-minute load average 2.10" in busy
 
 
@@ -220,13 +226,33 @@ def test_report_marks_missed_targets_and_unmeasured_ones() -> None:
     assert text.startswith(report.BEGIN)
     assert text.endswith(report.END)
     assert "0.50x **FAIL**" in text
-    assert "| Allocations per request added by the stack | <= 8 | not measured |" in text
+    assert "| Allocations per request added by the stack | <= 3 | not measured |" in text
+    assert "| Throughput, full stack / typical scaffold | >= 1.25x | not measured |" in text
     assert "no stack/bare benchmark pair" in text
-    good = report.generated_section(_run(_result(0.9, 6)), "performance.svg")
+    good = report.generated_section(_run(_result(0.9, 2)), "performance.svg")
     assert "0.90x pass" in good
-    assert "| <= 8 | 6 pass |" in good
-    assert report.failures(_run(_result(0.9, 6))) == []
+    assert "| <= 3 | 2 pass |" in good
+    assert "| <= 1 µs | 0.30 µs pass |" in good
+    assert report.failures(_run(_result(0.9, 2))) == []
     assert len(report.failures(_run(_result(0.5, 9)))) == 2
+
+
+def test_report_compares_with_the_scaffold_and_the_synchronous_log() -> None:
+    default = _result(0.9, 2)
+    assert default.throughput is not None
+    bare = default.throughput.bare[0]
+    default.throughput.sync = [load.WrkResult(7000, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)]
+    default.throughput.scaffold = [load.WrkResult(6000, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)]
+    assert default.throughput.sync_ratio == 7000 / bare.requests
+    assert default.throughput.scaffold_ratio == 9000 / 6000
+    other = _result(0.6, 2)
+    assert other.throughput is not None
+    other.throughput.scaffold_to_bare = 0.6
+    assert other.throughput.scaffold_ratio == pytest.approx(1.0)
+    text = report.generated_section(_run(default, other), "performance.svg")
+    assert "| >= 1.25x | 1.50x pass | 1.00x (via bare) **FAIL** |" in text
+    assert "| Throughput, synchronous access log / bare | >= 0.75x | 0.70x **FAIL** | not measured |" in text
+    assert "typical scaffold 0.60" in report.chart_svg(_run(default, other))
 
 
 def test_chart_is_well_formed_svg() -> None:

@@ -27,6 +27,7 @@ func TestLoadDefaults(t *testing.T) {
 		AdminAddr:          "127.0.0.1:9090",
 		LogLevel:           "info",
 		LogFormat:          "json",
+		LogFlushInterval:   time.Second,
 		ReadHeaderTimeout:  5 * time.Second,
 		ReadTimeout:        15 * time.Second,
 		WriteTimeout:       15 * time.Second,
@@ -50,6 +51,7 @@ func TestLoadOverrides(t *testing.T) {
 		"HTTP_ADDR":            "127.0.0.1:0",
 		"LOG_LEVEL":            "DEBUG",
 		"LOG_FORMAT":           "text",
+		"LOG_FLUSH_INTERVAL":   "0",
 		"SHUTDOWN_DRAIN_DELAY": "0s",
 		"RATE_LIMIT_RPS":       "0",
 		"MAX_BODY_BYTES":       " 512 ",
@@ -60,7 +62,7 @@ func TestLoadOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.HTTPAddr != "127.0.0.1:0" || cfg.LogLevel != "debug" || cfg.LogFormat != "text" ||
+	if cfg.HTTPAddr != "127.0.0.1:0" || cfg.LogLevel != "debug" || cfg.LogFormat != "text" || cfg.LogFlushInterval != 0 ||
 		cfg.ShutdownDrainDelay != 0 || cfg.RateLimitRPS != 0 || cfg.MaxBodyBytes != 512 ||
 		cfg.MaxHeaderBytes != 8192 || cfg.ContainerMemoryLimit != 268435456 {
 		t.Fatalf("overrides not applied: %+v", cfg)
@@ -75,6 +77,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		{"ADMIN_ADDR", ":99999", "port"},
 		{"LOG_LEVEL", "loud", "one of"},
 		{"LOG_FORMAT", "xml", "one of"},
+		{"LOG_FLUSH_INTERVAL", "2s", "at most 1s"},
 		{"HTTP_READ_HEADER_TIMEOUT", "5", "duration"},
 		{"HTTP_WRITE_TIMEOUT", "0s", "greater than zero"},
 		{"SHUTDOWN_DRAIN_DELAY", "-1s", "negative"},

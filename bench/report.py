@@ -297,11 +297,13 @@ def generated_section(run: Run, chart_name: str) -> str:
     rows = []
     for r in run.results:
         images = ", ".join(f"{base} {size / MIB:.2f} MiB" for base, size in r.image_bytes.items())
-        ready = f"{_ms(r.ready_s)} / {_pct(r.ready_s, 90) * 1000:.1f} ({len(r.ready_s)} starts)"
+        ready = "not measured"
+        if r.ready_s:
+            ready = f"{_ms(r.ready_s)} / {_pct(r.ready_s, 90) * 1000:.1f} ({len(r.ready_s)} starts)"
         rows.append(
             [
                 r.variant.id,
-                ready if r.ready_s else "not measured",
+                ready,
                 f"{r.binary_bytes / MIB:.2f} MiB (bare {r.bare_binary_bytes / MIB:.2f})",
                 images,
                 f"{r.rss_idle_kib / 1024:.1f} MiB (bare {r.bare_rss_idle_kib / 1024:.1f})",

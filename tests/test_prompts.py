@@ -54,14 +54,14 @@ def test_interactive_copy(tmp_path: Path) -> None:
             "Structured logger",
             "Where configuration",
             "Runtime image base",
-            "Database",
-            "Cache",
         ):
             answer(prompt)
-        child.expect_exact("background worker")
+        child.expect_exact("Database")
         # An unfinished answer is listed with its reason and skipped by the cursor.
-        child.expect_exact("yes (not yet available")
+        child.expect_exact("postgres (not yet available")
         child.send(DOWN + "\r")
+        answer("Cache")
+        answer("background worker", DOWN)  # no, yes
         answer("example resource")
         answer("CI for the repository", DOWN)
         answer("License", DOWN)
@@ -78,12 +78,14 @@ def test_interactive_copy(tmp_path: Path) -> None:
     assert answers["module_path"] == "example.com/shop/orders"
     assert answers["description"] == "Takes orders."
     assert answers["http_framework"] == "gin"
-    assert answers["background_worker"] is False
+    assert answers["database"] == "none"
+    assert answers["background_worker"] is True
     assert answers["license"] == "Apache-2.0"
     assert answers["ci"] == "gitlab"
     assert (dst / ".gitlab-ci.yml").exists()
     assert not (dst / ".github").exists()
     assert (dst / "cmd" / "orders-api" / "main.go").exists()
+    assert (dst / "internal" / "worker" / "worker.go").exists()
     assert "Shop Ltd" in (dst / "LICENSE").read_text()
     assert "Takes orders." in (dst / "README.md").read_text()
 

@@ -268,17 +268,27 @@ class RedisServer(Server):
 
     def ready(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                conn.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
-                answer = b""
-                while b"\r\n" not in answer.partition(b"\r\n")[2]:
-                    chunk = conn.recv(256)
-                    if not chunk:
-                        return False
-                    answer += chunk
-                return answer.startswith(b"+OK\r\n+PONG\r\n")
+            return self.query("PING") == [b"+OK", b"+PONG"]
         except OSError:
             return False
+
+    def query(self, *commands: str) -> list[bytes]:
+        """Send inline commands, after AUTH, and return the answer lines (simple answers only)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
+            conn.sendall("".join(f"{c}\r\n" for c in (f"AUTH {self.password}", *commands)).encode())
+            conn.shutdown(socket.SHUT_WR)
+            return b"".join(iter(lambda: conn.recv(4096), b"")).splitlines()
+
+    def keys(self, url: str) -> int:
+        """How many keys the database index of url holds."""
+        answer = self.query(f"SELECT {url.rsplit('/', 1)[1]}", "DBSIZE")
+        assert answer[:2] == [b"+OK", b"+OK"], answer
+        return int(answer[2].removeprefix(b":"))
+
+    def flush(self, url: str) -> None:
+        """Empty the database index of url."""
+        answer = self.query(f"SELECT {url.rsplit('/', 1)[1]}", "FLUSHDB")
+        assert answer == [b"+OK", b"+OK", b"+OK"], answer
 
     def new_url(self) -> str:
         """A redis:// URL, with the password, of a database index nothing else uses."""

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import nox
 
+# tooling/ is shared with the tests; nox loads this file without its directory on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "tests"]  # `nox -l` lists the others
 nox.options.reuse_existing_virtualenvs = True

@@ -198,11 +198,7 @@ class Setup:
         if ready:
             svc.wait_ready()
         else:
-            poll(
-                lambda: True if svc.get("/livez", timeout=1).status == 200 else None,
-                timeout=10,
-                what="/livez",
-            )
+            poll(lambda: True if live(svc) else None, timeout=10, what="/livez 200")
         return svc
 
     def look(self, resp: Response) -> Response:
@@ -215,6 +211,15 @@ class Setup:
         for svc in self.launcher.started:
             texts += [*svc.stdout_lines(), svc.stderr_text()]
         return [text for text in texts for pw in self.passwords if pw in text]
+
+
+def live(svc: Service) -> bool:
+    """Whether /livez answers 200 (the service may not listen yet); fails if the service exited."""
+    assert svc.running, f"the service exited with {svc.proc.returncode}\n{svc.output()}"
+    try:
+        return svc.get("/livez", timeout=1).status == 200
+    except OSError:
+        return False
 
 
 def setup_for(built: Built, request: pytest.FixtureRequest, *, own: bool) -> Iterator[Setup]:
@@ -278,6 +283,14 @@ def assert_problem(resp: Response, status: int | None = None) -> None:
 def readiness(svc: Service) -> tuple[int, dict[str, Any]]:
     resp = svc.get("/readyz", timeout=5)
     return resp.status, resp.json() if resp.media_type == "application/json" else {}
+
+
+def unready(svc: Service) -> bool:
+    """Whether /readyz answers 503 (the service may not listen yet)."""
+    try:
+        return svc.get("/readyz", timeout=1).status == 503
+    except OSError:
+        return False
 
 
 def check_states(body: dict[str, Any]) -> dict[str, str]:
@@ -526,7 +539,7 @@ def test_passwords_are_never_written_out(own: Setup, tmp_path: Path) -> None:
     unparsable = Service.start(own.built.binary, QUICK | bad)
     own.launcher.started.append(unparsable)
     poll(
-        lambda: True if not unparsable.running or readiness(unparsable)[0] == 503 else None,
+        lambda: True if not unparsable.running or unready(unparsable) else None,
         timeout=10,
         what="the service to exit or answer /readyz 503 with URLs that do not parse",
     )

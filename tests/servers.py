@@ -68,8 +68,9 @@ class Server:
     def __init__(self) -> None:
         require_installed()
         self.prefix, owner = _owner()
-        # Under /tmp itself (world-searchable), short enough for a Unix socket path.
-        self.directory = Path(tempfile.mkdtemp(prefix=f"test-{self.name}-"))
+        # As root, under /tmp itself, which nobody can search (TMPDIR may be private to root).
+        where = "/tmp" if owner is not None else None
+        self.directory = Path(tempfile.mkdtemp(prefix=f"test-{self.name}-", dir=where))
         if owner is not None:
             os.chown(self.directory, *owner)
         self.password = f"{self.name}-secret-{secrets.token_hex(8)}"

@@ -18,6 +18,7 @@ from tooling.servers import (
     POSTGRES_PROGRAMS,
     CannotInstallError,
     install_commands,
+    install_hint,
     missing_packages,
     postgres_bin_dir,
 )
@@ -60,7 +61,8 @@ def test_a_postgres_without_its_server_program_is_missing(tmp_path: Path) -> Non
 
 def test_this_machine_has_both() -> None:
     """The tests session installs both before the tests run (noxfile.py)."""
-    assert missing_packages() == []
+    missing = missing_packages()
+    assert not missing, f"missing: {missing}; `nox -s tests` installs them, or `{install_hint(missing)}`"
 
 
 def test_installed_as_root_or_with_sudo() -> None:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import nox
 
+# tooling/ is shared with the tests; nox loads this file without its directory on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "tests"]  # `nox -l` lists the others
 nox.options.reuse_existing_virtualenvs = True
@@ -74,6 +77,34 @@ def pytest(session: nox.Session, *args: str) -> None:
     session.run("pytest", *XDIST, *args, *session.posargs, env=env)
 
 
+def ensure_servers(session: nox.Session) -> None:
+    """PostgreSQL and Redis, which the tests start on loopback: Debian's packages, installed once
+    per machine, as root or with sudo when it asks for no password (tooling/servers.py)."""
+    from tooling.servers import CannotInstallError, install_commands, missing_packages
+
+    missing = missing_packages()
+    if not missing:
+        return
+    sudo = shutil.which("sudo") is not None and os.geteuid() != 0
+    sudo_ok = (
+        sudo and subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False).returncode == 0
+    )
+    try:
+        commands = install_commands(
+            missing,
+            apt_get=shutil.which("apt-get") is not None,
+            root=os.geteuid() == 0,
+            sudo_without_password=sudo_ok,
+        )
+    except CannotInstallError as err:
+        session.error(str(err))
+    session.log(f"installing {' '.join(missing)} (once per machine)")
+    for command in commands:
+        session.run(*command, external=True)
+    if still := missing_packages():
+        session.error(f"{' '.join(still)} still missing after apt-get install")
+
+
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Tiers 1+2 and the rest: all combinations rendered, a pairwise set built, linted, run.
@@ -82,6 +113,7 @@ def tests(session: nox.Session) -> None:
     answers recorded); a pairwise covering array of them builds, passes its own tests and lint,
     builds as its Dockerfile says and honours the runtime contract over real HTTP; bad answers
     are refused at the prompt; updates keep users' work."""
+    ensure_servers(session)
     pytest(session)
 
 
@@ -94,6 +126,7 @@ def render_all(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def matrix(session: nox.Session) -> None:
     """Tier 3 (not in CI): every check on every combination of available answers."""
+    ensure_servers(session)
     pytest(session, "--combinations=all")
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import calendar
 import os
+import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,6 +17,8 @@ import jinja2_ansible_filters.core_filters
 import pytest
 import yaml
 
+from servers import PostgresServer, RedisServer
+from service import clean_env
 from tooling.variants import (
     TEMPLATE_ROOT,
     combinations_summary,
@@ -186,3 +189,82 @@ def snapshot_into(dst: Path) -> None:
         if src.is_file():
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / rel)
+
+
+# -- real dependencies: PostgreSQL and Redis (tests/servers.py) ------------------------------------------
+#
+# One server of each per test process (per pytest-xdist worker), started when a test first needs it;
+# every service gets a fresh database (or Redis database index) of its own. Tests that stop a server
+# under a running service take a dedicated one, so that no other test loses its dependency.
+
+DEPENDENCY_SETTINGS = ("DATABASE_URL", "REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for this test alone, which it may stop and start."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis server for this test alone, which it may stop and start."""
+    with RedisServer() as server:
+        yield server
+
+
+def listed_settings(project: Path) -> set[str]:
+    """The settings .env.example lists, set or commented out (`NAME=value`, `# NAME=value`): what the
+    service reads."""
+    text = (project / ".env.example").read_text()
+    return set(re.findall(r"^#?[ \t]*([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
+
+
+def dependency_urls(project: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL, of the ones the project lists, naming a fresh database of the
+    session's servers (each server is started when first needed)."""
+    listed = listed_settings(project)
+    urls: dict[str, str] = {}
+    if "DATABASE_URL" in listed:
+        urls["DATABASE_URL"] = request.getfixturevalue("postgres_server").new_database()
+    if "REDIS_URL" in listed:
+        urls["REDIS_URL"] = request.getfixturevalue("redis_server").new_url()
+    return urls
+
+
+def migrate(binary: Path, env: dict[str, str]) -> None:
+    """`<binary> migrate`: the database gets the service's schema."""
+    proc = subprocess.run(
+        [str(binary), "migrate"],
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        f"`{binary.name} migrate` exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    )
+
+
+@pytest.fixture(scope="session")
+def dependency_env(project: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that connects the variant's service to its dependencies, a fresh database
+    migrated for it: empty for a variant that needs none."""
+    urls = dependency_urls(project, request)
+    if "DATABASE_URL" in urls:
+        migrate(request.getfixturevalue("service_binary"), urls)
+    return urls

@@ -364,10 +364,12 @@ class Launcher:
     """Starts services for one test and stops them all when it ends."""
 
     binary: Path
+    # What every service it starts gets, before the test's own settings (its dependencies' URLs).
+    base_env: dict[str, str] = field(default_factory=dict)
     started: list[Service] = field(default_factory=list)
 
     def __call__(self, **env: str) -> Service:
-        svc = Service.start(self.binary, env)
+        svc = Service.start(self.binary, {**self.base_env, **env})
         self.started.append(svc)
         svc.wait_ready()
         return svc

@@ -5,14 +5,16 @@ project itself; go.mod tidy; no conflict left). go.mod's tidiness alone is a ren
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import go
+from conftest import dependency_urls, go
 
 pytestmark = pytest.mark.slow
 
@@ -22,10 +24,34 @@ def test_builds_and_vets(project: Path) -> None:
     go(project, "vet", "./...")
 
 
-def test_own_tests_pass_with_race_detector(project: Path) -> None:
-    out = go(project, "test", "-race", "-count=1", "./...")
+def test_own_tests_pass_with_race_detector(project: Path, request: pytest.FixtureRequest) -> None:
+    """`go test -race`, with the integration tests of the dependencies the project lists running
+    against real servers (each on a fresh database), not skipped."""
+    urls = dependency_urls(project, request)
+    out = go(project, "test", "-race", "-count=1", *(["-v"] if urls else []), "./...", env=urls)
     assert "FAIL" not in out
     assert "ok " in out, out
+    skipped = skips_naming(out, urls)
+    assert not skipped, (
+        f"tests skipped although {', '.join(urls)} {'is' if len(urls) == 1 else 'are'} set:\n"
+        + ("\n".join(skipped))
+    )
+
+
+def skips_naming(verbose_output: str, names: Iterable[str]) -> list[str]:
+    """The tests `go test -v` reports skipped with a reason that names one of names. (Its output
+    streams: a test's log lines come between its last `=== RUN` or `=== CONT` and its `--- SKIP`.)"""
+    lines = verbose_output.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        skipped = re.match(r"\s*--- SKIP: (\S+)", line)
+        if skipped is None:
+            continue
+        heads = [j for j in range(i) if re.fullmatch(rf"=== (RUN|CONT) +{re.escape(skipped[1])}", lines[j])]
+        logged = [r for r in lines[heads[-1] + 1 if heads else i : i] if not r.startswith(("===", "---"))]
+        if any(name in r for r in logged for name in names):
+            found.append("\n".join([line.strip(), *logged]))
+    return found
 
 
 def path_without(tool: str) -> str:

@@ -40,9 +40,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def launch(service_binary: Path) -> Iterator[Launcher]:
-    """Start the service with extra environment variables; every instance is stopped after the test."""
-    launcher = Launcher(service_binary)
+def launch(service_binary: Path, dependency_env: dict[str, str]) -> Iterator[Launcher]:
+    """Start the service with extra environment variables, connected to real servers of the
+    dependencies it lists; every instance is stopped after the test."""
+    launcher = Launcher(service_binary, dependency_env)
     yield launcher
     problems = list(launcher.stop_all())
     if problems:

@@ -246,13 +246,15 @@ def proc_status(pid: int) -> dict[str, str]:
     return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
-def test_binary_runs_as_the_image_runs_it(project: Path, tmp_path: Path) -> None:
+def test_binary_runs_as_the_image_runs_it(
+    project: Path, tmp_path: Path, dependency_env: dict[str, str]
+) -> None:
     if os.geteuid() != 0 or shutil.which("unshare", path=SYSTEM_PATH) is None:
         pytest.skip("needs root and util-linux's unshare to make a read-only root for another user")
     name = answers_of(project)["project_name"]
     root = image_root(project, tmp_path)
     wrapper = sandboxed(root, tmp_path, name)
-    svc = Service.start(wrapper, {"HOME": "/nonexistent"})
+    svc = Service.start(wrapper, {"HOME": "/nonexistent", **dependency_env})
     try:
         svc.wait_ready()
         status = proc_status(svc.proc.pid)

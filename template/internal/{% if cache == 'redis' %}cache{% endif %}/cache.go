@@ -18,10 +18,10 @@ import (
 
 // Client talks to one Redis server. It is safe for concurrent use.
 type Client struct {
-	rdb     *redis.Client
-	timeout time.Duration
-	hits    prometheus.Counter
-	misses  prometheus.Counter
+	rdb      *redis.Client
+	timeout  time.Duration
+	hits     prometheus.Counter
+	misses   prometheus.Counter
 	failures *prometheus.CounterVec
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
@@ -53,6 +54,12 @@ func New(rawURL string, timeout time.Duration, reg prometheus.Registerer) (*Clie
 	// A plain Redis has no maintenance notifications, and asking for them
 	// costs a round trip on every new connection.
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+
+	// go-redis prints a plain-text line to stderr for every failed dial: a
+	// flood while Redis is down, outside the service's log. Each failure is
+	// returned to the caller and counted instead, and the readiness check
+	// logs the outage once. (The setting is the library's, process-wide.)
+	logging.Disable()
 
 	c := &Client{
 		rdb:     redis.NewClient(opt),

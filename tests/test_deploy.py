@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -342,13 +343,17 @@ def composecheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return exe
 
 
-def compose_service(project: Path, composecheck: Path) -> dict[str, Any]:
+def compose_services(project: Path, composecheck: Path) -> dict[str, dict[str, Any]]:
     proc = subprocess.run(
         [str(composecheck), "docker-compose.yml"], cwd=project, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    (service,) = yaml.safe_load(proc.stdout)["services"].values()
-    return dict(service)
+    return dict(yaml.safe_load(proc.stdout)["services"])
+
+
+def compose_service(project: Path, composecheck: Path) -> dict[str, Any]:
+    """The service's own entry of docker-compose.yml (the others are what it depends on)."""
+    return dict(compose_services(project, composecheck)[answers_of(project)["project_name"]])
 
 
 def test_compose_file_loads(project: Path, composecheck: Path) -> None:
@@ -363,6 +368,34 @@ def test_compose_file_loads(project: Path, composecheck: Path) -> None:
     assert all(p.get("host_ip") == "127.0.0.1" for p in service["ports"] if p["target"] == 9090)
     # The admin listener defaults to the container's loopback, which a published port cannot reach.
     assert service["environment"]["ADMIN_ADDR"] == ":9090"
+
+
+# The servers a service may need, by the secret URL setting that names each, and the name of its
+# Compose service (which is also the URL's host there).
+DEPENDENCIES = {"DATABASE_URL": "postgres", "REDIS_URL": "redis"}
+
+
+def needed_dependencies(project: Path) -> dict[str, str]:
+    """The dependencies the service needs, as .env.example declares them (set or commented out)."""
+    example = (project / ".env.example").read_text()
+    listed = set(re.findall(r"^#?[ \t]*([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+    return {setting: name for setting, name in DEPENDENCIES.items() if setting in listed}
+
+
+def test_compose_starts_the_dependencies_first(project: Path, composecheck: Path) -> None:
+    """Each server the service needs is a Compose service with a healthcheck, published on the host's
+    loopback only; the service waits until it is healthy and names it by its service name."""
+    services = compose_services(project, composecheck)
+    name = answers_of(project)["project_name"]
+    needed = needed_dependencies(project)
+    assert set(services) == {name, *needed.values()}
+    app = services[name]
+    assert set(app.get("depends_on", {})) == set(needed.values())
+    for setting, dependency in needed.items():
+        assert app["depends_on"][dependency]["condition"] == "service_healthy"
+        assert services[dependency]["healthcheck"]["test"], dependency
+        assert all(p.get("host_ip") == "127.0.0.1" for p in services[dependency].get("ports", [])), dependency
+        assert urlsplit(app["environment"][setting]).hostname == dependency, app["environment"][setting]
 
 
 def test_compose_check_rejects_a_broken_file(tmp_path: Path, composecheck: Path) -> None:
@@ -401,6 +434,29 @@ def build(kustomize: Path, directory: Path) -> list[dict[str, Any]]:
     )
     assert proc.returncode == 0, proc.stderr
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def test_dependency_urls_come_from_the_secret(project: Path, kustomize: Path) -> None:
+    """A dependency's URL holds its password: the Deployment takes it from the Secret by key, required
+    (a pod without it does not start and says why), and the ConfigMap never holds it."""
+    name = answers_of(project)["project_name"]
+    needed = needed_dependencies(project)
+    for overlay in overlays(project):
+        docs = build(kustomize, overlay)
+        settings = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+        assert not set(DEPENDENCIES) & set(settings), overlay.name
+        pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            refs = {
+                e["name"]: e["valueFrom"]["secretKeyRef"]
+                for e in container.get("env", [])
+                if "secretKeyRef" in e.get("valueFrom", {})
+            }
+            assert set(refs) == set(needed), f"{overlay.name}: {sorted(refs)}"
+            for setting, ref in refs.items():
+                assert ref["name"] == f"{name}-secrets", setting
+                assert ref["key"] == setting
+                assert not ref.get("optional", False), f"{setting} is required"
 
 
 def newest_kubernetes_versions(count: int = 3) -> list[str]:
@@ -731,7 +787,9 @@ import (
 )
 
 func main() {{
-\tcfg, err := config.Load(func(string) string {{ return "" }})
+\t// The settings a variant requires, with values nothing connects to; the others keep their defaults.
+\trequired := map[string]string{{"DATABASE_URL": "postgres://localhost/probe", "REDIS_URL": "redis://localhost:6379/0"}}
+\tcfg, err := config.Load(func(k string) string {{ return required[k] }})
 \tif err != nil {{
 \t\tpanic(err)
 \t}}

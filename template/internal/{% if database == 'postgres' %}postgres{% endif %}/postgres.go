@@ -25,8 +25,9 @@ type Config struct {
 // Open returns a pool for cfg and registers its metrics on reg. It does not
 // connect: connections open on first use, so the service starts and answers
 // its liveness probe while the database is unreachable, and recovers by
-// itself when it comes back.
-func Open(cfg Config, reg prometheus.Registerer) (*pgxpool.Pool, error) {
+// itself when it comes back. Only ctx's values are used: its end does not
+// close the pool.
+func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		// pgx's message can quote parts of the URL; the URL holds the
@@ -38,7 +39,7 @@ func Open(cfg Config, reg prometheus.Registerer) (*pgxpool.Pool, error) {
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	tracer := newQueryTracer()
 	pc.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open the pool: %w", err)
 	}

@@ -340,13 +340,18 @@ def composecheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return exe
 
 
-def compose_service(project: Path, composecheck: Path) -> dict[str, Any]:
+def compose_services(project: Path, composecheck: Path) -> dict[str, Any]:
+    """Every service of docker-compose.yml, as compose-go loads them."""
     proc = subprocess.run(
         [str(composecheck), "docker-compose.yml"], cwd=project, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    (service,) = yaml.safe_load(proc.stdout)["services"].values()
-    return dict(service)
+    return dict(yaml.safe_load(proc.stdout)["services"])
+
+
+def compose_service(project: Path, composecheck: Path) -> dict[str, Any]:
+    """The service itself, among the dependencies some answers add."""
+    return dict(compose_services(project, composecheck)[answers_of(project)["project_name"]])
 
 
 def test_compose_file_loads(project: Path, composecheck: Path) -> None:
@@ -361,6 +366,16 @@ def test_compose_file_loads(project: Path, composecheck: Path) -> None:
     assert all(p.get("host_ip") == "127.0.0.1" for p in service["ports"] if p["target"] == 9090)
     # The admin listener defaults to the container's loopback, which a published port cannot reach.
     assert service["environment"]["ADMIN_ADDR"] == ":9090"
+    if answers_of(project)["database"] == "postgres":
+        services = compose_services(project, composecheck)
+        # The service starts once PostgreSQL answers and the migrations are applied.
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert services["postgres"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+        assert services["migrate"]["command"] == ["migrate"]
+        assert services["migrate"]["image"] == service["image"]
+        assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert all(p.get("host_ip") == "127.0.0.1" for p in services["postgres"]["ports"])
 
 
 def test_compose_check_rejects_a_broken_file(tmp_path: Path, composecheck: Path) -> None:
@@ -635,6 +650,22 @@ def test_restricted_check_catches_each_violation() -> None:
     assert len(restricted_violations(pod)) == 10, restricted_violations(pod)
 
 
+def test_database_url_comes_from_the_secret(project: Path, kustomize: Path) -> None:
+    """With a database, the service and its migrate init container read DATABASE_URL from the
+    Secret, required; without one, nothing names it."""
+    postgres = answers_of(project)["database"] == "postgres"
+    name = answers_of(project)["project_name"]
+    for overlay in overlays(project):
+        docs = build(kustomize, overlay)
+        pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+        init = pod.get("initContainers", [])
+        assert [c["args"] for c in init] == ([["migrate"]] if postgres else []), overlay.name
+        for c in init + pod["containers"]:
+            refs = [e["valueFrom"]["secretKeyRef"] for e in c.get("env", []) if e["name"] == "DATABASE_URL"]
+            want = [{"name": f"{name}-secrets", "key": "DATABASE_URL"}] if postgres else []
+            assert refs == want, c["name"]
+
+
 def test_deployment_scales_and_survives_updates(project: Path, kustomize: Path) -> None:
     """What the manifests promise beyond the schemas: probes on the contract's endpoints, a rolling
     update that never lowers capacity, an autoscaler, a disruption budget and a network policy that
@@ -729,7 +760,13 @@ import (
 )
 
 func main() {{
-\tcfg, err := config.Load(func(string) string {{ return "" }})
+\t// The settings with no default get a placeholder: only the defaults are read.
+\tcfg, err := config.Load(func(key string) string {{
+\t\treturn map[string]string{{
+\t\t\t"DATABASE_URL": "postgres://probe@localhost/probe",
+\t\t\t"REDIS_URL":    "redis://localhost:6379/0",
+\t\t}}[key]
+\t}})
 \tif err != nil {{
 \t\tpanic(err)
 \t}}

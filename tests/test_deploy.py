@@ -368,6 +368,16 @@ def test_compose_file_loads(project: Path, composecheck: Path) -> None:
     assert all(p.get("host_ip") == "127.0.0.1" for p in service["ports"] if p["target"] == 9090)
     # The admin listener defaults to the container's loopback, which a published port cannot reach.
     assert service["environment"]["ADMIN_ADDR"] == ":9090"
+    if answers_of(project)["database"] == "postgres":
+        services = compose_services(project, composecheck)
+        # The service starts once PostgreSQL answers and the migrations are applied.
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert services["postgres"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+        assert services["migrate"]["command"] == ["migrate"]
+        assert services["migrate"]["image"] == service["image"]
+        assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert all(p.get("host_ip") == "127.0.0.1" for p in services["postgres"]["ports"])
 
 
 # The servers a service may need, by the secret URL setting that names each, and the name of its
@@ -388,9 +398,11 @@ def test_compose_starts_the_dependencies_first(project: Path, composecheck: Path
     services = compose_services(project, composecheck)
     name = answers_of(project)["project_name"]
     needed = needed_dependencies(project)
-    assert set(services) == {name, *needed.values()}
+    # Besides the servers, a one-shot service may prepare one (a database's migrations).
+    one_shot = {s for s, spec in services.items() if spec.get("restart") == "no"}
+    assert set(services) - one_shot == {name, *needed.values()}
     app = services[name]
-    assert set(app.get("depends_on", {})) == set(needed.values())
+    assert set(app.get("depends_on", {})) - one_shot == set(needed.values())
     for setting, dependency in needed.items():
         assert app["depends_on"][dependency]["condition"] == "service_healthy"
         assert services[dependency]["healthcheck"]["test"], dependency
@@ -691,6 +703,22 @@ def test_restricted_check_catches_each_violation() -> None:
     }
     pod = {**good, **bad_pod, "containers": [{"name": "x", "securityContext": bad_container}]}
     assert len(restricted_violations(pod)) == 10, restricted_violations(pod)
+
+
+def test_database_url_comes_from_the_secret(project: Path, kustomize: Path) -> None:
+    """With a database, the service and its migrate init container read DATABASE_URL from the
+    Secret, required; without one, nothing names it."""
+    postgres = answers_of(project)["database"] == "postgres"
+    name = answers_of(project)["project_name"]
+    for overlay in overlays(project):
+        docs = build(kustomize, overlay)
+        pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+        init = pod.get("initContainers", [])
+        assert [c["args"] for c in init] == ([["migrate"]] if postgres else []), overlay.name
+        for c in init + pod["containers"]:
+            refs = [e["valueFrom"]["secretKeyRef"] for e in c.get("env", []) if e["name"] == "DATABASE_URL"]
+            want = [{"name": f"{name}-secrets", "key": "DATABASE_URL"}] if postgres else []
+            assert refs == want, c["name"]
 
 
 def test_deployment_scales_and_survives_updates(project: Path, kustomize: Path) -> None:

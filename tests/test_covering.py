@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -11,6 +12,7 @@ from tooling.covering import all_pairs, pairs_of, pairwise
 from tooling.variants import (
     SHAPE_QUESTIONS,
     TEMPLATE_ROOT,
+    TOGETHER,
     choices,
     combinations_summary,
     defaults,
@@ -100,6 +102,8 @@ def test_copier_yml_pairwise_set() -> None:
     assert all(row in every for row in rows)
     axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
     assert covered(rows, axes) == 1.0
+    together = {tuple(row[name] for name in TOGETHER) for row in rows}
+    assert together == set(itertools.product(*(axes[name] for name in TOGETHER)))
 
 
 def test_summary_names_each_failure_with_its_reproduce_command() -> None:

@@ -155,12 +155,25 @@ def variant_id(answers: dict[str, Any]) -> str:
     return ",".join(diff) or "defaults"
 
 
+# Shape questions whose every combination the build and runtime tests take, not only every pair:
+# the service's dependencies, whose start-up, readiness and shutdown steps meet in one process.
+TOGETHER = ("database", "cache", "background_worker")
+
+
 def pairwise_variants() -> list[dict[str, Any]]:
     """A pairwise covering array of the available shape answers (covering.py), the default first:
-    every two answers of every two shape questions meet in at least one combination."""
+    every two answers of every two shape questions meet in at least one combination. Every
+    combination of the TOGETHER answers is in it too: those the array lacks are added, with every
+    other answer at its default."""
     base = defaults()
     axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
-    return pairwise(axes, {name: base[name] for name in SHAPE_QUESTIONS})
+    first = {name: base[name] for name in SHAPE_QUESTIONS}
+    rows = pairwise(axes, first)
+    present = {tuple(row[name] for name in TOGETHER) for row in rows}
+    for values in itertools.product(*(axes[name] for name in TOGETHER)):
+        if values not in present:
+            rows.append({**first, **dict(zip(TOGETHER, values, strict=True))})
+    return rows
 
 
 def reproduce_command(answers: dict[str, Any], destination: str = "/tmp/reproduce") -> str:

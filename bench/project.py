@@ -12,6 +12,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import yaml
@@ -129,10 +130,11 @@ def build_service(project: Path, out_dir: Path) -> tuple[Path, str]:
     return out_dir / name, command
 
 
-BARE_MAIN = """\
-// Command bare answers GET /version like the generated service, with nothing
-// but net/http: the baseline of the load benchmark. It is written and built by
-// the benchmark harness with the Dockerfile's flags.
+# The baseline servers: each answers GET /version like the generated service, with the same JSON and
+# the service's default timeouts (the comparison is about what runs per request); $doc, $imports and
+# $router are what differs between them.
+BASELINE_MAIN = Template("""\
+$doc
 package main
 
 import (
@@ -142,7 +144,7 @@ import (
 \t"os"
 \t"runtime"
 \t"time"
-)
+$imports)
 
 // Set with -ldflags -X, as the service's buildinfo package is.
 var (
@@ -160,8 +162,7 @@ type info struct {
 
 func main() {
 \tv := info{Version: version, Commit: commit, BuildDate: date, GoVersion: runtime.Version()}
-\tmux := http.NewServeMux()
-\tmux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+\thandler := func(w http.ResponseWriter, _ *http.Request) {
 \t\tbody, err := json.Marshal(v)
 \t\tif err != nil {
 \t\t\thttp.Error(w, err.Error(), http.StatusInternalServerError)
@@ -170,11 +171,11 @@ func main() {
 \t\tw.Header().Set("Content-Type", "application/json")
 \t\tw.WriteHeader(http.StatusOK)
 \t\t_, _ = w.Write(append(body, '\\n'))
-\t})
-\t// The service's default timeouts: the comparison is about the middleware.
+\t}
+$router
 \tsrv := &http.Server{
 \t\tAddr:              os.Getenv("HTTP_ADDR"),
-\t\tHandler:           mux,
+\t\tHandler:           router,
 \t\tReadHeaderTimeout: 5 * time.Second,
 \t\tReadTimeout:       15 * time.Second,
 \t\tWriteTimeout:      15 * time.Second,
@@ -182,68 +183,36 @@ func main() {
 \t}
 \tlog.Fatal(srv.ListenAndServe())
 }
-"""
+""")
 
+BARE_MAIN = BASELINE_MAIN.substitute(
+    doc="""\
+// Command bare answers GET /version like the generated service, with nothing
+// but net/http: the baseline of the load benchmark. It is written and built by
+// the benchmark harness with the Dockerfile's flags.""",
+    imports="",
+    router="""\
+\trouter := http.NewServeMux()
+\trouter.HandleFunc("GET /version", handler)""",
+)
 
-SCAFFOLD_MAIN = """\
+SCAFFOLD_MAIN = BASELINE_MAIN.substitute(
+    doc="""\
 // Command scaffold answers GET /version as the chi service of a typical Go
 // scaffold does: chi's RequestID, Logger (one text line per request, to
 // stdout) and Recoverer middleware, and nothing else. It is written and built
-// by the benchmark harness with the Dockerfile's flags.
-package main
-
-import (
-\t"encoding/json"
-\t"log"
-\t"net/http"
-\t"os"
-\t"runtime"
-\t"time"
-
+// by the benchmark harness with the Dockerfile's flags.""",
+    imports="""
 \t"github.com/go-chi/chi/v5"
 \t"github.com/go-chi/chi/v5/middleware"
+""",
+    router="""\
+\trouter := chi.NewRouter()
+\trouter.Use(middleware.RequestID)
+\trouter.Use(middleware.Logger)
+\trouter.Use(middleware.Recoverer)
+\trouter.Get("/version", handler)""",
 )
-
-var (
-\tversion string
-\tcommit  string
-\tdate    string
-)
-
-type info struct {
-\tVersion   string `json:"version"`
-\tCommit    string `json:"commit"`
-\tBuildDate string `json:"build_date"`
-\tGoVersion string `json:"go_version"`
-}
-
-func main() {
-\tv := info{Version: version, Commit: commit, BuildDate: date, GoVersion: runtime.Version()}
-\tr := chi.NewRouter()
-\tr.Use(middleware.RequestID)
-\tr.Use(middleware.Logger)
-\tr.Use(middleware.Recoverer)
-\tr.Get("/version", func(w http.ResponseWriter, _ *http.Request) {
-\t\tbody, err := json.Marshal(v)
-\t\tif err != nil {
-\t\t\thttp.Error(w, err.Error(), http.StatusInternalServerError)
-\t\t\treturn
-\t\t}
-\t\tw.Header().Set("Content-Type", "application/json")
-\t\tw.WriteHeader(http.StatusOK)
-\t\t_, _ = w.Write(append(body, '\\n'))
-\t})
-\tsrv := &http.Server{
-\t\tAddr:              os.Getenv("HTTP_ADDR"),
-\t\tHandler:           r,
-\t\tReadHeaderTimeout: 5 * time.Second,
-\t\tReadTimeout:       15 * time.Second,
-\t\tWriteTimeout:      15 * time.Second,
-\t\tIdleTimeout:       60 * time.Second,
-\t}
-\tlog.Fatal(srv.ListenAndServe())
-}
-"""
 
 
 def bare_build_command(project: Path, out_dir: Path, program: str = "bare") -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from tooling.covering import all_pairs, pairs_of, pairwise
 from tooling.variants import (
+    IN_TURN,
     SHAPE_QUESTIONS,
     TEMPLATE_ROOT,
     TOGETHER,
@@ -17,6 +18,7 @@ from tooling.variants import (
     combinations_summary,
     defaults,
     pairwise_variants,
+    render_variants,
     variant_id,
     variants,
 )
@@ -104,6 +106,20 @@ def test_copier_yml_pairwise_set() -> None:
     assert covered(rows, axes) == 1.0
     together = {tuple(row[name] for name in TOGETHER) for row in rows}
     assert together == set(itertools.product(*(axes[name] for name in TOGETHER)))
+
+
+def test_render_set() -> None:
+    """The render tests' set: the defaults first, every combination of the answers that change Go
+    code, each once, and every pair of answers with the others'."""
+    rows = render_variants()
+    assert rows[0] == {name: defaults()[name] for name in SHAPE_QUESTIONS}
+    axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
+    rest = [name for name in SHAPE_QUESTIONS if name not in IN_TURN]
+    combos = [tuple(row[name] for name in rest) for row in rows]
+    assert sorted(combos, key=repr) == sorted(itertools.product(*(axes[name] for name in rest)), key=repr)
+    assert covered(rows, axes) == 1.0
+    every = variants()
+    assert all(row in every for row in rows)
 
 
 def test_summary_names_each_failure_with_its_reproduce_command() -> None:

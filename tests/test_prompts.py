@@ -1,7 +1,7 @@
 """`copier copy` answered by a person at a real pseudo-terminal of 80 columns: every help line and
-refusal fits, bad answers are refused at the prompt with how to fix them, unfinished variants are
-greyed out and cannot be picked, the answers given end up in the project, and the closing message
-says what to do next."""
+refusal fits, bad answers are refused at the prompt with how to fix them, the answers given end up
+in the project, and the closing message says what to do next. (An unfinished variant's refusal is
+tested in test_render.py, on a copy of the template that has one.)"""
 
 from __future__ import annotations
 
@@ -56,11 +56,8 @@ def test_interactive_copy(tmp_path: Path) -> None:
             "Runtime image base",
         ):
             answer(prompt)
-        child.expect_exact("Database")
-        # An unfinished answer is listed with its reason and skipped by the cursor.
-        child.expect_exact("postgres (not yet available")
-        child.send(DOWN + "\r")
-        answer("Cache")
+        answer("Database", DOWN)  # none, postgres
+        answer("Cache", DOWN)  # none, redis
         answer("background worker", DOWN)  # no, yes
         answer("example resource")
         answer("CI for the repository", DOWN)
@@ -78,7 +75,8 @@ def test_interactive_copy(tmp_path: Path) -> None:
     assert answers["module_path"] == "example.com/shop/orders"
     assert answers["description"] == "Takes orders."
     assert answers["http_framework"] == "gin"
-    assert answers["database"] == "none"
+    assert answers["database"] == "postgres"
+    assert answers["cache"] == "redis"
     assert answers["background_worker"] is True
     assert answers["license"] == "Apache-2.0"
     assert answers["ci"] == "gitlab"
@@ -86,6 +84,8 @@ def test_interactive_copy(tmp_path: Path) -> None:
     assert not (dst / ".github").exists()
     assert (dst / "cmd" / "orders-api" / "main.go").exists()
     assert (dst / "internal" / "worker" / "worker.go").exists()
+    assert (dst / "internal" / "postgres").is_dir()
+    assert (dst / "internal" / "cache").is_dir()
     assert "Shop Ltd" in (dst / "LICENSE").read_text()
     assert "Takes orders." in (dst / "README.md").read_text()
 

@@ -27,10 +27,10 @@ import pytest
 import yaml
 from copier import run_copy, run_recopy, run_update
 
-from conftest import answers_of, commit_all, git, go, snapshot_into, year_clock
+from conftest import answers_of, commit_all, git, go, mark_echo_unfinished, snapshot_into, year_clock
 from tooling import quickstart
 from tooling.releases import releases, tag_releases
-from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions, refused_choices
+from tooling.variants import SHAPE_QUESTIONS, TEMPLATE_ROOT, choices, defaults, questions
 
 CONFLICT_START = "<<<<<<< before updating"
 CONFLICT_END = ">>>>>>> after updating"
@@ -473,18 +473,15 @@ def test_every_available_answer_can_be_switched_to_on_update(
     assert_builds_and_passes(project)
 
 
-@pytest.mark.parametrize(
-    "choice",
-    refused_choices()[:1],  # one unfinished answer of any question shows it
-    ids=lambda c: f"{c.question}={c.value}",
-)
-def test_unavailable_answer_is_refused_on_update_and_changes_nothing(
-    choice: Any, aged_template: Path, tmp_path: Path
-) -> None:
-    project = copy(aged_template, tmp_path / "service", "2.0.0", {})
+def test_unavailable_answer_is_refused_on_update_and_changes_nothing(tmp_path: Path) -> None:
+    """An update to a version where a variant is unfinished (copier.yml's validator on its choice)
+    refuses that answer and leaves the project as it was. Every variant is built today, so version
+    2.0.0 of a copy of the template has an unfinished one."""
+    repo = two_versions(tmp_path / "template", mark_echo_unfinished)
+    project = copy(repo, tmp_path / "service", "1.0.0", {})
     before = git(project, "rev-parse", "HEAD")
 
-    answer = f"{choice.question}={choice.value}"
+    answer = "http_framework=echo"
     proc = subprocess.run(
         [sys.executable, "-m", "copier", "update", "--defaults", "--data", answer],
         cwd=project,
@@ -498,7 +495,7 @@ def test_unavailable_answer_is_refused_on_update_and_changes_nothing(
     assert "not yet available" in proc.stderr, proc.stderr
     assert git(project, "status", "--porcelain") == "", "the refused update changed the project"
     assert git(project, "rev-parse", "HEAD") == before
-    assert answers_of(project)[choice.question] == defaults()[choice.question]
+    assert answers_of(project)["http_framework"] == defaults()["http_framework"]
 
 
 def test_renamed_question_is_migrated(tmp_path: Path) -> None:

@@ -148,6 +148,31 @@ def variants() -> list[dict[str, Any]]:
     return combos
 
 
+# Shape questions that change no Go code, only the image and deployment files: the render tests take
+# their choices in turn over every combination of the others, which pairs each choice with every
+# answer of every other question (tests/test_covering.py checks it) in a third of the renders.
+IN_TURN = ("container_base",)
+
+
+def render_variants() -> list[dict[str, Any]]:
+    """The combinations the render tests take: every combination of the shape answers but IN_TURN's,
+    whose choices go round over them, the default first."""
+    base = defaults()
+    names = [name for name in SHAPE_QUESTIONS if name not in IN_TURN]
+    axes = [[c.value for c in choices(name) if c.available] for name in names]
+    combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*axes)]
+    combos.sort(key=lambda c: sum(c[k] != base[k] for k in names))
+    turns = {name: [c.value for c in choices(name) if c.available] for name in IN_TURN}
+    for name, values in turns.items():
+        # The default's own value first, so that the first combination is the defaults.
+        values.sort(key=lambda v: v != base[name])
+    rows = []
+    for i, combo in enumerate(combos):
+        turn = {name: values[i % len(values)] for name, values in turns.items()}
+        rows.append({name: {**combo, **turn}[name] for name in SHAPE_QUESTIONS})
+    return rows
+
+
 def variant_id(answers: dict[str, Any]) -> str:
     """A short test id naming only what differs from the defaults."""
     base = defaults()

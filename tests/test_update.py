@@ -112,7 +112,7 @@ AGING = (
     # A file the template added.
     Aging("template/.dockerignore", "", None),
     # A change to a file users may delete.
-    Aging("template/docker-compose.yml.jinja", "read_only: true", "read_only: false"),
+    Aging("template/docker-compose.yml.jinja", "stop_grace_period: 30s", "stop_grace_period: 25s"),
     # A change to the kustomization, whose image lines users set: must merge cleanly.
     Aging(
         "template/deploy/kubernetes/overlays/prod/kustomization.yaml.jinja",

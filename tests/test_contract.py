@@ -297,6 +297,24 @@ def test_probes_are_not_in_the_access_log(service: Service) -> None:
     assert not probe_records, f"probes were access-logged: {probe_records}"
 
 
+def test_access_sampling_keeps_every_answer_from_400(launch: Launcher) -> None:
+    """LOG_ACCESS_SAMPLE=0 logs no answer below 400, and still every answer from 400 up."""
+    svc = launch(LOG_ACCESS_SAMPLE="0")
+    quiet = [new_request_id("sampled") for _ in range(20)]
+    for rid in quiet:
+        resp = svc.get("/version", headers={"X-Request-ID": rid})
+        assert resp.status == 200, resp.describe()
+    missing_id = new_request_id("missing")
+    missing = svc.get(missing_path(), headers={"X-Request-ID": missing_id})
+    assert missing.status == 404, missing.describe()
+    # Records are written in the order the answers were done: the 404's comes after the others.
+    record = svc.wait_for_access(missing_id)
+
+    logged = [r for r in svc.access_records() if r.get("request_id") in quiet]
+    assert not logged, f"LOG_ACCESS_SAMPLE=0 logged answers below 400: {logged}"
+    assert_access_record(record, missing, "GET")
+
+
 # Scheduling slack allowed on top of LOG_FLUSH_INTERVAL when counting what a kill lost.
 KILL_SLACK = 0.3
 

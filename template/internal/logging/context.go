@@ -46,6 +46,9 @@ func RequestID(ctx context.Context) string {
 // for.
 const RequestIDKey = "request_id"
 
+// accessMessage is the message of every access-log record.
+const accessMessage = "request"
+
 // Access is what the access log records of one request, beside its request
 // ID: the fields of the runtime contract, in its order.
 type Access struct {

@@ -6,6 +6,7 @@ generated README says they do."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import yaml
 import test_render
 from conftest import Render, answers_of
 from tooling.dockerfile import dockerfile_instructions
+from tooling.variants import choices
 
 BIN = Path(sys.executable).parent
 CI_CHOICES = ("github", "gitlab", "none")
@@ -295,6 +297,48 @@ def test_gitlab_jobs_check_what_the_readme_says(render: Render) -> None:
     assert "--push" not in script(jobs["build-image"])
     go_version = answers_of(project)["go_version"]
     assert gitlab_ci(project)["default"]["image"] == f"golang:{go_version}-bookworm"
+
+
+# What the generated CI starts for each dependency answer, so that the integration tests run there:
+# the service's name, the image docker-compose.yml runs, and the URL variable the tests read.
+CI_SERVICES = {
+    ("database", "postgres"): ("postgres", "DATABASE_URL"),
+    ("cache", "redis"): ("redis", "REDIS_URL"),
+}
+
+
+def compose_image(project: Path, service: str) -> str:
+    return str(yaml.safe_load((project / "docker-compose.yml").read_text())["services"][service]["image"])
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {c.question: c.value for c in combo}
+        for combo in itertools.product(*(choices(q) for q in ("database", "cache")))
+        if all(c.available for c in combo)
+    ],
+    ids=lambda a: "-".join(str(v) for v in a.values()),
+)
+def test_ci_starts_the_servers_the_integration_tests_need(render: Render, answers: dict[str, Any]) -> None:
+    wanted = {CI_SERVICES[item] for item in answers.items() if item in CI_SERVICES}
+    github = render({**answers, "ci": "github"})
+    job = workflow(github)["jobs"]["test"]
+    assert set(job.get("services", {})) == {name for name, _ in wanted}
+    assert set(job.get("env", {})) == {var for _, var in wanted}
+    for name, var in wanted:
+        assert job["services"][name]["image"] == compose_image(github, name)
+        assert "--health-cmd" in job["services"][name]["options"], "steps start once the server answers"
+        assert f"localhost:{job['services'][name]['ports'][0].split(':')[0]}" in job["env"][var]
+
+    gitlab = render({**answers, "ci": "gitlab"})
+    job = gitlab_jobs(gitlab_ci(gitlab))["test"]
+    services = {s["alias"]: s["name"] for s in job.get("services", [])}
+    assert set(services) == {name for name, _ in wanted}
+    assert {var for var in job["variables"] if var.endswith("_URL")} == {var for _, var in wanted}
+    for name, var in wanted:
+        assert services[name] == compose_image(gitlab, name)
+        assert f"@{name}:" in job["variables"][var] or f"//{name}:" in job["variables"][var]
 
 
 def test_gitlab_publishes_on_version_tags_only(render: Render) -> None:

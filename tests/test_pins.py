@@ -14,6 +14,7 @@ import yaml
 
 from tooling import pins
 from tooling.pins import ACTIONLINT, GOLANGCI_LINT, GOVULNCHECK, Pin
+from tooling.variants import defaults, render
 
 
 def test_every_pin_is_read_from_its_place() -> None:
@@ -33,7 +34,7 @@ def test_every_pin_is_read_from_its_place() -> None:
     }
     assert {name: found[name].place for name in expected_places} == expected_places
     # Read independently: every step's action and every go.mod requirement is a pin.
-    workflow = yaml.safe_load((pins.ROOT / pins.WORKFLOW).read_text())
+    workflow = yaml.safe_load(render((pins.ROOT / pins.WORKFLOW).read_text(), defaults()))
     actions = {
         s["uses"].split("@")[0] for job in workflow["jobs"].values() for s in job["steps"] if "uses" in s
     }

@@ -22,6 +22,7 @@ tests/test_hygiene.py compares these defaults with what `copier copy
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import shlex
@@ -66,9 +67,15 @@ class Choice:
         return not self.refusal
 
 
+@functools.cache
+def _copier_yml() -> dict[str, Any]:
+    # copier.yml is read once per process: collecting the suite asks for the defaults thousands of
+    # times (every test id names its combination by its difference from them).
+    return yaml.safe_load(COPIER_YML.read_text())
+
+
 def questions() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load(COPIER_YML.read_text())
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    return {k: copy.deepcopy(v) for k, v in _copier_yml().items() if not k.startswith("_")}
 
 
 class UnsupportedDefaultError(RuntimeError):
@@ -77,7 +84,7 @@ class UnsupportedDefaultError(RuntimeError):
 
 @functools.cache
 def _environment() -> SandboxedEnvironment:
-    envops = yaml.safe_load(COPIER_YML.read_text()).get("_envops", {})
+    envops = _copier_yml().get("_envops", {})
     return SandboxedEnvironment(
         extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
         undefined=jinja2.StrictUndefined,
@@ -108,6 +115,11 @@ def _cast(spec: dict[str, Any], value: Any) -> Any:
 
 def defaults() -> dict[str, Any]:
     """Default answers, with templated defaults rendered."""
+    return dict(_defaults())
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for name, q in questions().items():
         default = q.get("default")
@@ -117,6 +129,11 @@ def defaults() -> dict[str, Any]:
 
 def choices(name: str) -> list[Choice]:
     """Every answer of a choice or bool question, with the reason it is refused."""
+    return list(_choices(name))
+
+
+@functools.cache
+def _choices(name: str) -> tuple[Choice, ...]:
     q = questions()[name]
     context = defaults()
     result: list[Choice] = []
@@ -124,7 +141,7 @@ def choices(name: str) -> list[Choice]:
         for value in (True, False):
             refusal = render(q.get("validator", ""), {**context, name: value})
             result.append(Choice(name, value, refusal))
-        return result
+        return tuple(result)
     raw = q["choices"]
     items = raw.items() if isinstance(raw, dict) else ((c, c) for c in raw)
     for _label, spec in items:
@@ -132,7 +149,7 @@ def choices(name: str) -> list[Choice]:
             result.append(Choice(name, spec["value"], render(spec.get("validator", ""), context)))
         else:
             result.append(Choice(name, spec, ""))
-    return result
+    return tuple(result)
 
 
 def refused_choices() -> list[Choice]:

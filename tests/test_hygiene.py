@@ -19,6 +19,7 @@ from tooling.variants import (
     TEMPLATE_ROOT,
     TEXT_QUESTIONS,
     UnsupportedDefaultError,
+    choices,
     defaults,
     questions,
     render,
@@ -166,6 +167,35 @@ def test_choice_questions_are_classified() -> None:
         f"classify in tooling/variants.py: {sorted(choice_like - classified)}; "
         f"not choice questions: {sorted(classified - choice_like)}"
     )
+
+
+def readme_questions() -> dict[str, str]:
+    """The rows of the README's table of questions: each question's name and the rest of its row."""
+    section = re.search(
+        r"^## The questions\n(.*?)(?=^## )", (TEMPLATE_ROOT / "README.md").read_text(), re.M | re.S
+    )
+    assert section is not None, "README.md has no '## The questions' section"
+    return dict(re.findall(r"^\| `(\w+)` \|(.*)\|$", section.group(1), re.M))
+
+
+def test_readme_table_names_every_question_and_offered_choice() -> None:
+    """The README's table of questions follows copier.yml: every question has a row, every choice
+    that copier.yml offers is named in it, and no offered choice is called unavailable."""
+    rows = readme_questions()
+    assert set(rows) == set(questions()), "README.md's table of questions and copier.yml differ"
+    for name, q in questions().items():
+        if "choices" not in q or q.get("type") == "bool":
+            continue
+        offered = [c for c in choices(name) if c.available]
+        for choice in offered:
+            assert f"`{choice.value}`" in rows[name], (
+                f"README.md: `{name}`'s row does not name `{choice.value}`"
+            )
+        if all(c.available for c in choices(name)):
+            assert "not yet available" not in rows[name], f"README.md calls a choice of `{name}` unavailable"
+    for name, q in questions().items():
+        if q.get("type") == "bool" and all(c.available for c in choices(name)):
+            assert "not yet available" not in rows[name], f"README.md calls `{name}` unavailable"
 
 
 def test_defaults_are_what_copier_records(tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ def test_interactive_copy(tmp_path: Path) -> None:
             answer(prompt)
         answer("Database", DOWN)  # none, postgres
         answer("Cache", DOWN)  # none, redis
-        answer("background worker", DOWN)  # no, yes
+        # A yes/no question: "y" answers it at once, without Enter.
+        child.expect_exact("background worker")
+        child.send("y")
         answer("example resource")
         answer("CI for the repository", DOWN)
         answer("License", DOWN)

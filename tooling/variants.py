@@ -138,7 +138,8 @@ def _choices(name: str) -> tuple[Choice, ...]:
     context = defaults()
     result: list[Choice] = []
     if q.get("type") == "bool" and "choices" not in q:
-        for value in (True, False):
+        # The default first, as a choice list puts it: the covering arrays are built in this order.
+        for value in sorted((True, False), key=lambda v: v != q.get("default")):
             refusal = render(q.get("validator", ""), {**context, name: value})
             result.append(Choice(name, value, refusal))
         return tuple(result)

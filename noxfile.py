@@ -13,12 +13,24 @@ from pathlib import Path
 
 import nox
 
+# The sessions run on the Python that runs nox (the clone's .venv in the README's Quick start),
+# whichever it is from 3.11 on: a session pinned to one version would be skipped, and nox exit 0,
+# on a machine that has only another one. An older Python stops here, before anything runs.
+MINIMUM_PYTHON = (3, 11)
+if sys.version_info < MINIMUM_PYTHON:
+    raise SystemExit(
+        f"the tests need Python {'.'.join(map(str, MINIMUM_PYTHON))} or newer; nox runs on "
+        f"{sys.version.split()[0]} ({sys.executable}): make the virtual environment with a newer python3"
+    )
+
 # tooling/ is shared with the tests; nox loads this file without its directory on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "tests"]  # `nox -l` lists the others
 nox.options.reuse_existing_virtualenvs = True
+# A session whose interpreter cannot be found fails rather than being skipped.
+nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
@@ -58,7 +70,7 @@ def ensure_go_tool(session: nox.Session, package: str) -> None:
     session.run("go", "install", package, external=True)
 
 
-@nox.session(python="3.11")
+@nox.session(python=None)
 def lint(session: nox.Session) -> None:
     """The template's own Python is ruff-clean and ruff-formatted."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
@@ -105,7 +117,7 @@ def ensure_servers(session: nox.Session) -> None:
         session.error(f"{' '.join(still)} still missing after apt-get install")
 
 
-@nox.session(python="3.11")
+@nox.session(python=None)
 def tests(session: nox.Session) -> None:
     """Tiers 1+2 and the rest: all combinations rendered, a pairwise set built, linted, run.
 
@@ -117,20 +129,20 @@ def tests(session: nox.Session) -> None:
     pytest(session)
 
 
-@nox.session(python="3.11")
+@nox.session(python=None)
 def render_all(session: nox.Session) -> None:
     """Tier 1 alone: every combination of available answers rendered and checked, nothing built."""
     pytest(session, "-m", "every_combination")
 
 
-@nox.session(python="3.11")
+@nox.session(python=None)
 def matrix(session: nox.Session) -> None:
     """Tier 3 (not in CI): every check on every combination of available answers."""
     ensure_servers(session)
     pytest(session, "--combinations=all")
 
 
-@nox.session(python="3.11")
+@nox.session(python=None)
 def bench(session: nox.Session) -> None:
     """Benchmark the default and each framework and logger variant against bare net/http and write
     docs/performance.md and docs/performance.svg; `-- --quick` runs briefly and writes to a temporary
@@ -153,7 +165,7 @@ def release_tags(session: nox.Session) -> None:
     session.log(f"created tags: {', '.join(created)}" if created else "every release tag exists already")
 
 
-@nox.session(python="3.11")
+@nox.session(python=None)
 def gomod(session: nox.Session) -> None:
     """Resolve gomod/modules.toml and rewrite gomod/lock.yaml, from which every variant's go.mod
     and go.sum are rendered. Run it after changing a module there. Not a default session: it needs

@@ -243,3 +243,48 @@ def combinations_summary(outcomes: dict[str, bool], known: dict[str, dict[str, A
         dst = "/tmp/" + (vid.replace("=", "-").replace(",", "_") or "defaults")
         lines += [f"FAILED combination {vid}", f"  reproduce: {reproduce_command(known[vid], dst)}"]
     return lines
+
+
+class SelectionError(ValueError):
+    """A combination selection (`--combination`) names an answer copier.yml does not offer."""
+
+
+def parse_selection(text: str) -> dict[str, Any]:
+    """`http_framework=gin,logger=zap` as answers, each checked against copier.yml: a question that is
+    not a shape question, or a value it does not offer (or refuses), is an error naming the valid
+    ones. Bool answers are written true/false (any case, as test ids write them)."""
+    selection: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, raw = part.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name or not raw:
+            raise SelectionError(f"{part!r} is not QUESTION=ANSWER (e.g. http_framework=gin,logger=zap)")
+        if name not in SHAPE_QUESTIONS:
+            raise SelectionError(
+                f"{name!r} is not a question combinations differ by; valid: {', '.join(SHAPE_QUESTIONS)}"
+            )
+        offered = choices(name)
+        found = [c for c in offered if str(c.value).lower() == raw.lower()]
+        if not found:
+            valid = ", ".join(
+                str(c.value).lower() if isinstance(c.value, bool) else str(c.value) for c in offered
+            )
+            raise SelectionError(f"{name}={raw}: copier.yml offers {valid}")
+        if not found[0].available:
+            raise SelectionError(f"{name}={raw} is not available yet: {found[0].refusal}")
+        if name in selection and selection[name] != found[0].value:
+            raise SelectionError(f"{name} is given twice: {selection[name]} and {raw}")
+        selection[name] = found[0].value
+    if not selection:
+        raise SelectionError("an empty selection: give QUESTION=ANSWER pairs, e.g. http_framework=gin")
+    return selection
+
+
+def is_combination(value: Any) -> bool:
+    """Whether a test parameter is a combination of answers (it names every shape question)."""
+    return isinstance(value, dict) and all(name in value for name in SHAPE_QUESTIONS)
+
+
+def selected(answers: dict[str, Any], selections: list[dict[str, Any]]) -> bool:
+    """Whether a combination matches one of the selections (every answer of it)."""
+    return any(all(answers[k] == v for k, v in sel.items()) for sel in selections)

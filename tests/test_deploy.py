@@ -664,21 +664,49 @@ def test_pods_meet_the_restricted_pod_security_standard(project: Path, kustomize
         assert pods, overlay.name
         for workload, pod in pods:
             assert restricted_violations(pod) == [], f"{overlay.name}: {workload}"
-            for container in pod["containers"]:
-                sc = container["securityContext"]
-                # Beyond the profile: each container carries the whole context itself, with the
-                # image's user, and its root filesystem read-only.
-                assert sc["readOnlyRootFilesystem"] is True
-                assert sc["runAsNonRoot"] is True
-                assert sc["runAsUser"] == IMAGE_UID
-                assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
-                assert sc["capabilities"] == {"drop": ["ALL"]}
+            for container in every_container(pod):
+                # Beyond the profile: each container (init containers too, such as the migrate
+                # step) carries the whole context itself, with the image's user, and its root
+                # filesystem read-only.
+                where = f"{overlay.name}: {workload}: {container['name']}"
+                assert hardening_violations(container) == [], where
         # The namespace enforces the same profile.
         (namespace,) = [d for d in docs if d["kind"] == "Namespace"]
         assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
         assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {
             namespace["metadata"]["name"]
         }
+
+
+def every_container(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container of a pod spec: init, ephemeral and regular."""
+    return [*pod.get("initContainers", []), *pod.get("ephemeralContainers", []), *pod["containers"]]
+
+
+# What every container's own securityContext holds, beyond the restricted profile.
+HARDENED = {
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": IMAGE_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def hardening_violations(container: dict[str, Any]) -> list[str]:
+    sc = container.get("securityContext", {})
+    return [f"{key}: {sc.get(key)!r}, want {want!r}" for key, want in HARDENED.items() if sc.get(key) != want]
+
+
+def test_hardening_check_covers_every_container() -> None:
+    """A writable root in an init container (or an ephemeral one) is caught like one in the main
+    container."""
+    hardened = {"name": "ok", "securityContext": dict(HARDENED)}
+    writable = {"name": "migrate", "securityContext": {**HARDENED, "readOnlyRootFilesystem": False}}
+    for field in ("initContainers", "ephemeralContainers", "containers"):
+        pod = {"containers": [hardened], field: [writable]} if field != "containers" else {field: [writable]}
+        found = [(c["name"], hardening_violations(c)) for c in every_container(pod)]
+        assert ("migrate", ["readOnlyRootFilesystem: False, want True"]) in found, field
 
 
 def test_restricted_check_catches_each_violation() -> None:

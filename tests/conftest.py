@@ -130,6 +130,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             combos = render_variants()
         else:
             combos = pairwise_variants()
+        # With --combination, only the matching ones (when none matches, the test is deselected later).
+        selections = metafunc.config.stash.get(SELECTIONS, [])
+        combos = [c for c in combos if selected(c, selections)] or combos if selections else combos
         metafunc.parametrize("variant", combos, ids=variant_id, scope="session")
 
 

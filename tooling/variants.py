@@ -158,11 +158,18 @@ def refused_choices() -> list[Choice]:
 
 def variants() -> list[dict[str, Any]]:
     """Every combination of available shape answers, the default first."""
-    base = defaults()
+    return [dict(row) for row in _variants()]
+
+
+# The combination lists are made once per process: collecting the suite asks for them once per test
+# function that takes a combination; callers get copies.
+@functools.cache
+def _variants() -> tuple[dict[str, Any], ...]:
+    base = _defaults()
     axes = [[c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS]
     combos = [dict(zip(SHAPE_QUESTIONS, values, strict=True)) for values in itertools.product(*axes)]
     combos.sort(key=lambda c: sum(c[k] != base[k] for k in SHAPE_QUESTIONS))
-    return combos
+    return tuple(combos)
 
 
 # Shape questions that change no Go code, only the image and deployment files: the render tests take
@@ -174,7 +181,12 @@ IN_TURN = ("container_base",)
 def render_variants() -> list[dict[str, Any]]:
     """The combinations the render tests take: every combination of the shape answers but IN_TURN's,
     whose choices go round over them, the default first."""
-    base = defaults()
+    return [dict(row) for row in _render_variants()]
+
+
+@functools.cache
+def _render_variants() -> tuple[dict[str, Any], ...]:
+    base = _defaults()
     names = [name for name in SHAPE_QUESTIONS if name not in IN_TURN]
     axes = [[c.value for c in choices(name) if c.available] for name in names]
     combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*axes)]
@@ -187,12 +199,12 @@ def render_variants() -> list[dict[str, Any]]:
     for i, combo in enumerate(combos):
         turn = {name: values[i % len(values)] for name, values in turns.items()}
         rows.append({name: {**combo, **turn}[name] for name in SHAPE_QUESTIONS})
-    return rows
+    return tuple(rows)
 
 
 def variant_id(answers: dict[str, Any]) -> str:
     """A short test id naming only what differs from the defaults."""
-    base = defaults()
+    base = _defaults()
     diff = [f"{k}={answers[k]}" for k in SHAPE_QUESTIONS if answers[k] != base[k]]
     return ",".join(diff) or "defaults"
 
@@ -207,7 +219,12 @@ def pairwise_variants() -> list[dict[str, Any]]:
     every two answers of every two shape questions meet in at least one combination. Every
     combination of the TOGETHER answers is in it too: those the array lacks are added, with every
     other answer at its default."""
-    base = defaults()
+    return [dict(row) for row in _pairwise_variants()]
+
+
+@functools.cache
+def _pairwise_variants() -> tuple[dict[str, Any], ...]:
+    base = _defaults()
     axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
     first = {name: base[name] for name in SHAPE_QUESTIONS}
     rows = pairwise(axes, first)
@@ -215,7 +232,7 @@ def pairwise_variants() -> list[dict[str, Any]]:
     for values in itertools.product(*(axes[name] for name in TOGETHER)):
         if values not in present:
             rows.append({**first, **dict(zip(TOGETHER, values, strict=True))})
-    return rows
+    return tuple(rows)
 
 
 def reproduce_command(answers: dict[str, Any], destination: str = "/tmp/reproduce") -> str:

@@ -21,9 +21,13 @@ from servers import PostgresServer, RedisServer
 from service import clean_env
 from tooling.variants import (
     TEMPLATE_ROOT,
+    SelectionError,
     combinations_summary,
+    is_combination,
     pairwise_variants,
+    parse_selection,
     render_variants,
+    selected,
     variant_id,
     variants,
 )
@@ -46,7 +50,6 @@ class CombinationReport:
     that failed."""
 
     def __init__(self) -> None:
-        self.known = {variant_id(v): v for v in variants()}
         self.outcomes: dict[str, bool] = {}
         self.image_sizes: dict[str, str] = {}
 
@@ -63,7 +66,9 @@ class CombinationReport:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.outcomes:
             terminalreporter.section("answer combinations")
-            for line in combinations_summary(self.outcomes, self.known):
+            # Every combination's answers, read only now: a run that reports nothing never needs them.
+            known = {variant_id(v): v for v in variants()}
+            for line in combinations_summary(self.outcomes, known):
                 terminalreporter.write_line(line)
         if self.image_sizes:
             terminalreporter.section("image contents")
@@ -80,10 +85,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default) or every combination; tests marked every_combination take every combination of "
         "the answers that change Go code, the others in turn (render_variants), or every one with all",
     )
+    parser.addoption(
+        "--combination",
+        action="append",
+        default=[],
+        metavar="QUESTION=ANSWER,...",
+        help="run only the tests of the answer combinations that have all these answers, e.g. "
+        "http_framework=gin,logger=zap (repeat the option for either of several); tests that take no "
+        "combination are deselected; an answer copier.yml does not offer, or a selection no test "
+        "matches, is an error",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(CombinationReport(), "combination-report")
+    try:
+        config.stash[SELECTIONS] = [parse_selection(text) for text in config.getoption("combination")]
+    except SelectionError as err:
+        raise pytest.UsageError(f"--combination: {err}") from err
+
+
+# The parsed --combination options: empty when none is given.
+SELECTIONS = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def combination_of(item: pytest.Item) -> dict[str, Any] | None:
+    """The answer combination a test takes as a parameter (`variant`, test_dependencies'
+    `combination`), if any."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    found = [value for value in callspec.params.values() if is_combination(value)]
+    return found[0] if found else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -97,10 +130,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             combos = render_variants()
         else:
             combos = pairwise_variants()
+        # With --combination, only the matching ones (when none matches, the test is deselected later).
+        selections = metafunc.config.stash.get(SELECTIONS, [])
+        combos = [c for c in combos if selected(c, selections)] or combos if selections else combos
         metafunc.parametrize("variant", combos, ids=variant_id, scope="session")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selections = config.stash.get(SELECTIONS, [])
+    if selections:
+        kept = [item for item in items if (c := combination_of(item)) is not None and selected(c, selections)]
+        if not kept:
+            given = " or ".join(config.getoption("combination"))
+            raise pytest.UsageError(
+                f"--combination {given}: no collected test takes such a combination (the build "
+                "and runtime tests take the pairwise set: `pytest --collect-only -q tests/test_build.py`)"
+            )
+        keep = set(map(id, kept))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in keep])
+        items[:] = kept
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "variant" in callspec.params:

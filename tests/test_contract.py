@@ -1022,16 +1022,25 @@ def test_reload_by_file_change_lowers_the_rate_limit(launch: Launcher, tmp_path:
 @pytest.mark.usefixtures("needs_file")
 def test_bad_reload_changes_nothing(launch: Launcher, tmp_path: Path) -> None:
     """A reload that fails validation logs an ERROR naming every bad key and changes nothing, not even
-    its valid keys: the service keeps serving with the whole configuration it had."""
+    its valid keys: the service keeps serving with the whole configuration it had. The limit is
+    lowered first, so that keeping it shows as 429s: a reload that switched the limits off, or
+    applied the failed file's high limit, would answer 200s."""
     config = tmp_path / "config.yaml"
     config.write_text(rate_limit_file("1000", "1000"))
     svc = launch(CONFIG_FILE=str(config))
-    config.write_text(rate_limit_file("0.001", "2", log_level="loud", bogus="1"))
+    burst = 3
+    config.write_text(rate_limit_file("0.001", str(burst)))
+    svc.proc.send_signal(signal.SIGHUP)
+    wait_for_429(svc, "SIGHUP lowered the limit")
+    config.write_text(rate_limit_file("1000", "1000", log_level="loud", bogus="1"))
     svc.proc.send_signal(signal.SIGHUP)
     record = svc.wait_for_records(lambda r: r.get("level") == "error", what="the failed reload at ERROR")[0]
     keys = json.dumps(record.get("keys"))
     for key in ("log_level", "bogus"):
         assert key in keys, f"the ERROR record's keys do not name {key}: {record}"
     assert "rate_limit_rps" not in keys, f"a valid key is named as bad: {record}"
-    assert statuses(svc, 8) == [200] * 8, "the valid part of a failed reload was applied"
+    # At the kept limit (a burst of 3, then one request in 1000 s) at most a burst passes, then 429s.
+    after = statuses(svc, 2 * burst + 2)
+    assert after.count(200) <= burst, f"the failed reload changed the limit: {after}"
+    assert after[-1] == 429, f"the failed reload changed the limit: {after}"
     assert svc.running, svc.output()

@@ -16,6 +16,7 @@ import http.client
 import json
 import secrets
 import select
+import shutil
 import socket
 import subprocess
 import time
@@ -602,3 +603,129 @@ def listening(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+# -- shutdown with a background job running --------------------------------------------------------------
+#
+# The service offers no setting that makes a job last (its periodic job is quick by design), so these tests
+# build the combination with its periodic job made to last TEST_JOB_DURATION first: jobs.go's periodic job
+# calls one function more, added in a file of its own, and nothing else changes. The service is then
+# driven from outside as usual: SIGTERM while the job runs, read its log.
+
+SLOW_JOB_GO = """package main
+
+import (
+	"context"
+	"os"
+	"time"
+)
+
+// lastTestJobDuration makes the periodic job last TEST_JOB_DURATION, or until
+// ctx is cancelled (the template's shutdown tests only).
+func lastTestJobDuration(ctx context.Context) error {
+	d, err := time.ParseDuration(os.Getenv("TEST_JOB_DURATION"))
+	if err != nil || d <= 0 {
+		return nil
+	}
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+"""
+PERIODIC_JOB_RUN = "Run: func(context.Context) error {\n"
+
+
+@pytest.fixture(scope="session")
+def build_slow_job(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Built], Built]:
+    """A combination built with its periodic job lasting TEST_JOB_DURATION, once per test session."""
+    cache: dict[str, Built] = {}
+
+    def _build(built: Built) -> Built:
+        vid = variant_id(built.answers)
+        if vid not in cache:
+            project = tmp_path_factory.mktemp("slow-job") / built.project.name
+            shutil.copytree(built.project, project, ignore=shutil.ignore_patterns(".git"))
+            name = answers_of(project)["project_name"]
+            jobs = project / "cmd" / name / "jobs.go"
+            text = jobs.read_text()
+            assert text.count(PERIODIC_JOB_RUN) == 1, f"the periodic job's Run moved in jobs.go:\n{text}"
+            jobs.write_text(
+                text.replace(
+                    PERIODIC_JOB_RUN,
+                    "Run: func(ctx context.Context) error {\n"
+                    "\t\tif err := lastTestJobDuration(ctx); err != nil {\n\t\t\treturn err\n\t\t}\n",
+                )
+            )
+            (project / "cmd" / name / "slowjob.go").write_text(SLOW_JOB_GO)
+            out = project / "bin" / name
+            go(project, "build", "-trimpath", "-o", str(out), f"./cmd/{name}", env={"CGO_ENABLED": "0"})
+            cache[vid] = Built(built.answers, project, out)
+        return cache[vid]
+
+    return _build
+
+
+def start_with_a_running_job(shared: Setup, slow: Built, duration: str, **env: str) -> Service:
+    """The slow-job build, started with one worker, once its first job is running (and none done)."""
+    setup = Setup(slow, shared.postgres, shared.redis, shared.launcher)
+    quick = {"TEST_JOB_DURATION": duration, "WORKER_CONCURRENCY": "1", "WORKER_INTERVAL": "100ms"}
+    svc = setup.start(shared.connected() | quick | env, ready=True)
+    poll(
+        lambda: True if total(svc, "worker_jobs_running") >= 1 else None,
+        timeout=15,
+        interval=0.05,
+        what="a background job running (worker_jobs_running >= 1)",
+    )
+    assert total(svc, "worker_jobs_processed_total") == 0, "a job finished already: it is not slow"
+    return svc
+
+
+def job_records(svc: Service) -> list[tuple[int, dict[str, Any]]]:
+    """(position in the log, record) of the worker's job outcomes and of the `worker` shutdown step."""
+    return [
+        (i, r)
+        for i, r in enumerate(svc.records())
+        if r.get("step") == "worker" or str(r.get("msg", "")).startswith("worker job")
+    ]
+
+
+@pytest.mark.parametrize("combination", combinations("background_worker"))
+def test_shutdown_waits_for_the_running_job(shared: Setup, build_slow_job: Callable[[Built], Built]) -> None:
+    """SIGTERM while a job runs (it lasts 3 s, the shutdown may take 10 s): the job runs to its end,
+    and its completion is logged before the `worker` shutdown step ends; the service exits 0."""
+    svc = start_with_a_running_job(shared, build_slow_job(shared.built), "3s")
+    svc.terminate()
+    assert svc.wait_exit(timeout=20) == 0, svc.output()
+    records = job_records(svc)
+    done = [(i, r) for i, r in records if r.get("msg") == "worker job done"]
+    (step,) = [(i, r) for i, r in records if r.get("step") == "worker"]
+    assert len(done) == 1, f"one job ran, and ran to its end: {records}"
+    assert done[0][1]["duration_ms"] >= 2900, done
+    assert done[0][0] < step[0], f"the worker step ended before the running job: {records}"
+    assert step[1]["msg"] == "shutdown step done", step
+    assert step[1]["duration_ms"] > 0, step
+
+
+@pytest.mark.parametrize("combination", combinations("background_worker"))
+def test_shutdown_cancels_a_job_past_the_deadline(
+    shared: Setup, build_slow_job: Callable[[Built], Built]
+) -> None:
+    """SIGTERM while a job runs that would outlast the shutdown's deadline (SHUTDOWN_TIMEOUT 2 s): its
+    context is cancelled at the deadline, the job's failure is logged, and the `worker` step reports the
+    cancelled job."""
+    svc = start_with_a_running_job(shared, build_slow_job(shared.built), "60s", SHUTDOWN_TIMEOUT="2s")
+    svc.terminate()
+    code = svc.wait_exit(timeout=20)
+    records = job_records(svc)
+    failed = [(i, r) for i, r in records if r.get("msg") == "worker job failed"]
+    (step,) = [(i, r) for i, r in records if r.get("step") == "worker"]
+    assert len(failed) == 1, f"the running job is cancelled and its failure logged: {records}"
+    assert "context canceled" in str(failed[0][1].get("error")), failed
+    assert failed[0][0] < step[0], f"the worker step ended before the cancelled job returned: {records}"
+    assert step[1]["msg"] == "shutdown step failed", step
+    assert "cancelled 1 running jobs at the deadline" in str(step[1].get("error")), step
+    assert 1500 <= step[1]["duration_ms"] < 5000, step
+    assert code != 0, f"a shutdown that cancelled a job exits 0\n{svc.output()}"

@@ -9,14 +9,17 @@ in test_ci."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,14 +30,18 @@ from elftools.elf.elffile import ELFFile
 from kubernetes_validate.utils import all_versions
 
 from conftest import answers_of, go
-from service import Service, http_request
+from service import Service, clean_env, http_request
 from tooling.dockerfile import (
+    BASE_FILES,
     BASE_IMAGE_BYTES,
+    CA_BUNDLE,
     dockerfile_build_command,
     dockerfile_instructions,
     dockerfile_output_commands,
     runtime_copies,
+    runtime_env,
     stages,
+    users_stage_files,
 )
 from tooling.pins import KUSTOMIZE, go_tool_pins
 
@@ -188,31 +195,106 @@ def test_dockerfile_build_command_natively(
     record_property("image_size", size)
 
 
-def image_root(project: Path, tmp_path: Path) -> Path:
+def image_root(project: Path, tmp_path: Path, ca_bundle: Path) -> Path:
     """A directory laid out as the runtime stage lays out the image: the binary and what the stage
     copies from the build stage (from /out/ as built here, the rest from this machine, a Debian as
-    the builder is, or from this Go installation for /usr/local/go/). The base's own files
-    (distroless's or alpine's) are not there: the service must not need them."""
+    the builder is, or from this Go installation for /usr/local/go/), the users stage's files as its
+    commands make them, and stand-ins for what the base brings itself (tooling/dockerfile.py's
+    BASE_FILES). ca_bundle stands in for the build stage's CA certificates, and for the base's."""
     out = tmp_path / "out"
     native_build(project, out, STAMPS)
     goroot = Path(go(project, "env", "GOROOT").strip())
     root = tmp_path / "rootfs"
+
+    def place(dst: str) -> Path:
+        target = root / dst.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
     for src, dst in runtime_copies(project):
         if src.startswith("/out/"):
             origin = out / src.removeprefix("/out/")
         elif src.startswith("/usr/local/go/"):
             origin = goroot / src.removeprefix("/usr/local/go/")
+        elif src == CA_BUNDLE:
+            origin = ca_bundle
         else:
             origin = Path(src)
         assert origin.is_file(), f"the build stage's {src} has no counterpart here ({origin})"
-        target = root / dst.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = place(dst)
         shutil.copyfile(origin, target)
         target.chmod(0o755 if src.startswith("/out/") and "." not in target.name else 0o644)
-    for directory in [root, *root.rglob("*")]:
-        if directory.is_dir():
-            directory.chmod(0o755)
+    for dst, text in users_stage_files(project).items():
+        place(dst).write_text(text)
+    for dst, text in BASE_FILES[base_of(project)].items():
+        assert not (root / dst.lstrip("/")).exists(), f"the Dockerfile copies {dst}, which the base has"
+        if dst == CA_BUNDLE:
+            shutil.copyfile(ca_bundle, place(dst))
+        elif text is not None:
+            place(dst).write_text(text)
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else path.stat().st_mode & 0o755 | 0o644)
     return root
+
+
+@pytest.fixture(scope="session")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on loopback whose certificate is signed by a CA of the tests' own, and a CA
+    bundle that holds that CA after this machine's: (its URL, the bundle). Only a binary that finds
+    the bundle where Go looks for it can call the server."""
+    openssl = system_tool("openssl")
+    pki = tmp_path_factory.mktemp("pki")
+
+    def run(*args: str) -> None:
+        proc = subprocess.run(
+            [openssl, *args], cwd=pki, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+
+    key = ("-newkey", "rsa:2048", "-nodes", "-days", "2")
+    run("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=template tests CA")
+    run("req", *key[:3], "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (pki / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    sign = ("-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext")
+    run("x509", "-req", "-in", "server.csr", *sign, "-out", "server.crt")
+    bundle = pki / "ca-certificates.crt"
+    bundle.write_text(Path(CA_BUNDLE).read_text() + (pki / "ca.crt").read_text())
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki / "server.crt", pki / "server.key")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OkHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/", bundle
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class OkHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def tlsprobe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/tools/tlsprobe built as the Dockerfiles build the service: static, without cgo."""
+    exe = tmp_path_factory.mktemp("tools") / "tlsprobe"
+    subprocess.run(
+        ["go", "build", "-trimpath", "-o", str(exe), "."],
+        cwd=TOOLS / "tlsprobe",
+        env={**os.environ, "CGO_ENABLED": "0"},
+        check=True,
+        timeout=600,
+    )
+    return exe
 
 
 # chroot is an administrator's command (/usr/sbin), which a non-login shell's PATH may leave out.
@@ -229,7 +311,7 @@ def sandboxed(root: Path, tmp_path: Path, name: str) -> Path:
     """An executable that runs the image's entry point in root as the image does: as uid 65532, its
     root directory read-only (a bind mount in a mount namespace of its own), no writable directory
     and no home. The same process throughout (exec), so that signals reach the service."""
-    wrapper = tmp_path / "run-as-image"
+    wrapper = tmp_path / f"run-{name}-as-image"
     mount = system_tool("mount")
     wrapper.write_text(
         "#!/bin/sh\n"
@@ -247,13 +329,113 @@ def proc_status(pid: int) -> dict[str, str]:
     return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
+def image_needs(project: Path, root: Path) -> list[str]:
+    """What the image at root lacks of what the service needs from it, whichever base: the user
+    65532 (passwd and group entries; a user the Dockerfile makes has no home), time zones Go can read
+    (a ZONEINFO archive the image holds, or the base's tzdata), and CA certificates where Go looks
+    first. Each comes from the Dockerfile or from the base, per tooling/dockerfile.py's BASE_FILES."""
+    base = BASE_FILES[base_of(project)]
+    missing = []
+    passwd = root / "etc/passwd"
+    users = [line.split(":") for line in passwd.read_text().splitlines()] if passwd.is_file() else []
+    entry = next((u for u in users if u[2:4] == [str(IMAGE_UID)] * 2), None)
+    if entry is None:
+        missing.append(f"/etc/passwd: no user {IMAGE_UID}:{IMAGE_UID}")
+    elif "/etc/passwd" not in base and (root / entry[5].lstrip("/")).exists():
+        missing.append(f"/etc/passwd: the user's home {entry[5]} exists")
+    group = root / "etc/group"
+    if not (
+        group.is_file() and any(g.split(":")[2] == str(IMAGE_UID) for g in group.read_text().splitlines())
+    ):
+        missing.append(f"/etc/group: no group {IMAGE_UID}")
+    zoneinfo = runtime_env(project).get("ZONEINFO")
+    if zoneinfo is not None:
+        archive = root / zoneinfo.lstrip("/")
+        if not archive.is_file() or "Europe/Berlin" not in zipfile.ZipFile(archive).namelist():
+            missing.append(f"ZONEINFO={zoneinfo}: no archive with Europe/Berlin there")
+    elif "/usr/share/zoneinfo" not in base:
+        missing.append("time zones: no ZONEINFO archive and the base has no tzdata")
+    if not (root / CA_BUNDLE.lstrip("/")).is_file():
+        missing.append(f"{CA_BUNDLE}: not there")
+    return missing
+
+
+def test_image_holds_what_the_service_needs(
+    project: Path, tmp_path: Path, tls_server: tuple[str, Path], tlsprobe: Path
+) -> None:
+    """Whichever base, the image holds the service's user, time zones and CA certificates (without
+    root: test_binary_runs_as_the_image_runs_it runs the binary in it). A static Go binary trusting
+    only the image's bundle calls an HTTPS server whose CA only that bundle holds."""
+    url, bundle = tls_server
+    root = image_root(project, tmp_path, bundle)
+    assert image_needs(project, root) == []
+    empty = tmp_path / "no-certs"
+    empty.mkdir()
+    image_only = {"SSL_CERT_FILE": str(root / CA_BUNDLE.lstrip("/")), "SSL_CERT_DIR": str(empty)}
+    probe = subprocess.run(
+        [str(tlsprobe), url],
+        env=clean_env(**image_only),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+
+
+def test_image_needs_finds_what_is_missing(
+    project: Path, tmp_path: Path, tls_server: tuple[str, Path]
+) -> None:
+    """Each thing the image must hold, taken away (or a home given), is reported."""
+    root = image_root(project, tmp_path, tls_server[1])
+    base = BASE_FILES[base_of(project)]
+    (root / CA_BUNDLE.lstrip("/")).unlink()
+    (root / "etc/group").write_text("")
+    passwd = root / "etc/passwd"
+    home = next(line.split(":")[5] for line in passwd.read_text().splitlines() if f":{IMAGE_UID}:" in line)
+    (root / home.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    zoneinfo = runtime_env(project).get("ZONEINFO")
+    if zoneinfo is not None:
+        (root / zoneinfo.lstrip("/")).unlink()
+    found = image_needs(project, root)
+    assert f"{CA_BUNDLE}: not there" in found
+    assert f"/etc/group: no group {IMAGE_UID}" in found
+    assert (f"/etc/passwd: the user's home {home} exists" in found) == ("/etc/passwd" not in base)
+    assert (zoneinfo is not None) == any(line.startswith("ZONEINFO=") for line in found)
+    passwd.write_text("root:x:0:0:root:/root:/sbin/nologin\n")
+    assert f"/etc/passwd: no user {IMAGE_UID}:{IMAGE_UID}" in image_needs(project, root)
+
+
 def test_binary_runs_as_the_image_runs_it(
-    project: Path, tmp_path: Path, dependency_env: dict[str, str]
+    project: Path,
+    tmp_path: Path,
+    dependency_env: dict[str, str],
+    tls_server: tuple[str, Path],
+    tlsprobe: Path,
 ) -> None:
     if os.geteuid() != 0 or shutil.which("unshare", path=SYSTEM_PATH) is None:
-        pytest.skip("needs root and util-linux's unshare to make a read-only root for another user")
+        pytest.skip(
+            "needs root and util-linux's unshare to make a read-only root for another user "
+            "(test_image_holds_what_the_service_needs checks the image's files without them)"
+        )
     name = answers_of(project)["project_name"]
-    root = image_root(project, tmp_path)
+    url, bundle = tls_server
+    root = image_root(project, tmp_path, bundle)
+    assert image_needs(project, root) == []
+    # A static Go binary, run in the image as the service is, finds the CA bundle where Go looks by
+    # itself (no SSL_CERT_FILE): an outgoing HTTPS call to a server of the tests' own CA succeeds.
+    shutil.copyfile(tlsprobe, root / "usr/local/bin/tlsprobe")
+    (root / "usr/local/bin/tlsprobe").chmod(0o755)
+    probe = subprocess.run(
+        [str(sandboxed(root, tmp_path, "tlsprobe")), url],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stdout + probe.stderr
+    (root / "usr/local/bin/tlsprobe").unlink()
     wrapper = sandboxed(root, tmp_path, name)
     svc = Service.start(wrapper, {"HOME": "/nonexistent", **dependency_env})
     try:
@@ -266,17 +448,6 @@ def test_binary_runs_as_the_image_runs_it(
         (own_root,) = [m for m in mounts if m.split()[4] == "/"]
         assert "ro" in own_root.split()[5].split(","), own_root
         assert not (root / "nonexistent").exists()
-        # Where the image brings its own user and time zones (scratch, alpine: the others have them
-        # in the base), they are there: the user without a home, the zones readable by Go.
-        passwd = root / "etc/passwd"
-        if passwd.exists():
-            (entry,) = [line.split(":") for line in passwd.read_text().splitlines()]
-            assert entry[2:4] == [str(IMAGE_UID)] * 2
-            assert not (root / entry[5].lstrip("/")).exists(), "the user has no home"
-        zones = root / "usr/local/share/zoneinfo.zip"
-        if zones.exists():
-            with zipfile.ZipFile(zones) as archive:
-                assert "Europe/Berlin" in archive.namelist()
 
         assert svc.get("/livez").status == 200
         assert svc.get("/readyz").status == 200
@@ -664,21 +835,49 @@ def test_pods_meet_the_restricted_pod_security_standard(project: Path, kustomize
         assert pods, overlay.name
         for workload, pod in pods:
             assert restricted_violations(pod) == [], f"{overlay.name}: {workload}"
-            for container in pod["containers"]:
-                sc = container["securityContext"]
-                # Beyond the profile: each container carries the whole context itself, with the
-                # image's user, and its root filesystem read-only.
-                assert sc["readOnlyRootFilesystem"] is True
-                assert sc["runAsNonRoot"] is True
-                assert sc["runAsUser"] == IMAGE_UID
-                assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
-                assert sc["capabilities"] == {"drop": ["ALL"]}
+            for container in every_container(pod):
+                # Beyond the profile: each container (init containers too, such as the migrate
+                # step) carries the whole context itself, with the image's user, and its root
+                # filesystem read-only.
+                where = f"{overlay.name}: {workload}: {container['name']}"
+                assert hardening_violations(container) == [], where
         # The namespace enforces the same profile.
         (namespace,) = [d for d in docs if d["kind"] == "Namespace"]
         assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
         assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {
             namespace["metadata"]["name"]
         }
+
+
+def every_container(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container of a pod spec: init, ephemeral and regular."""
+    return [*pod.get("initContainers", []), *pod.get("ephemeralContainers", []), *pod["containers"]]
+
+
+# What every container's own securityContext holds, beyond the restricted profile.
+HARDENED = {
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": IMAGE_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def hardening_violations(container: dict[str, Any]) -> list[str]:
+    sc = container.get("securityContext", {})
+    return [f"{key}: {sc.get(key)!r}, want {want!r}" for key, want in HARDENED.items() if sc.get(key) != want]
+
+
+def test_hardening_check_covers_every_container() -> None:
+    """A writable root in an init container (or an ephemeral one) is caught like one in the main
+    container."""
+    hardened = {"name": "ok", "securityContext": dict(HARDENED)}
+    writable = {"name": "migrate", "securityContext": {**HARDENED, "readOnlyRootFilesystem": False}}
+    for field in ("initContainers", "ephemeralContainers", "containers"):
+        pod = {"containers": [hardened], field: [writable]} if field != "containers" else {field: [writable]}
+        found = [(c["name"], hardening_violations(c)) for c in every_container(pod)]
+        assert ("migrate", ["readOnlyRootFilesystem: False, want True"]) in found, field
 
 
 def test_restricted_check_catches_each_violation() -> None:

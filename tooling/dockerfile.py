@@ -4,6 +4,7 @@ its runtime stage copies from the build stage; and the size each base image adds
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -115,3 +116,91 @@ def runtime_copies(project: Path) -> list[tuple[str, str]]:
                 raise DockerfileError(f"expected COPY --from=build SOURCE DESTINATION: {rest}")
             copies.append((words[1], words[2]))
     return copies
+
+
+# Where Go's crypto/x509 looks first for the system's CA certificates on Linux (the Debian path, which
+# distroless and alpine use too).
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# The user every base runs the service as (distroless's "nonroot").
+IMAGE_USER = "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin"
+
+# What each runtime base image brings itself, which its Dockerfile therefore does not copy: path ->
+# the content the tests stand in for it (None: the tests only check that it is declared). There is
+# no container engine or registry here: this is what the images' own documentation says.
+BASE_FILES: dict[str, dict[str, str | None]] = {
+    # gcr.io/distroless/static-debian12:nonroot: CA certificates, tzdata, and the user nonroot (65532).
+    "distroless": {
+        CA_BUNDLE: None,
+        "/etc/passwd": f"root:x:0:0:root:/root:/sbin/nologin\n{IMAGE_USER}\n",
+        "/etc/group": "root:x:0:\nnonroot:x:65532:\n",
+        "/usr/share/zoneinfo": None,
+    },
+    # alpine: its base image holds the ca-certificates-bundle package (no tzdata, no user 65532).
+    "alpine": {CA_BUNDLE: None},
+    # scratch: nothing at all.
+    "scratch": {},
+}
+
+
+def runtime_env(project: Path) -> dict[str, str]:
+    """The ENV NAME=value settings of the runtime stage."""
+    env: dict[str, str] = {}
+    for kind, rest in stages(project / "Dockerfile")[-1]:
+        if kind == "ENV":
+            name, _, value = rest.partition("=")
+            env[name.strip()] = value.strip()
+    return env
+
+
+# The flags of busybox's addgroup and adduser that take a value (the others, -S -D -H, take none).
+_VALUED_FLAGS = {"-g", "-u", "-G", "-h", "-s"}
+
+
+def _busybox_flags(words: list[str]) -> tuple[dict[str, str], str]:
+    """The valued flags (without their dash) and the one operand of an addgroup or adduser command."""
+    flags: dict[str, str] = {}
+    operands: list[str] = []
+    rest = iter(words)
+    for word in rest:
+        if word in _VALUED_FLAGS:
+            flags[word[1:]] = next(rest)
+        elif not word.startswith("-"):
+            operands.append(word)
+    if len(operands) != 1:
+        raise DockerfileError(f"expected one name in {' '.join(words)!r}")
+    return flags, operands[0]
+
+
+def users_stage_files(project: Path) -> dict[str, str]:
+    """(destination, content) of each COPY --from=users of the runtime stage: the users stage's
+    addgroup and adduser commands (busybox's, as alpine has them) carried out on an empty
+    /etc/passwd and /etc/group, so that the files hold the users the stage adds."""
+    every = stages(project / "Dockerfile")
+    users = [stage for stage in every if stage[0][1].endswith(" AS users")]
+    copies = [rest.split() for kind, rest in every[-1] if kind == "COPY" and rest.startswith("--from=users ")]
+    if not users:
+        if copies:
+            raise DockerfileError("the runtime stage copies from a users stage the Dockerfile lacks")
+        return {}
+    files = {"/etc/passwd": "", "/etc/group": ""}
+    gids: dict[str, str] = {}
+    for kind, rest in users[0]:
+        if kind != "RUN":
+            continue
+        for command in run_command(rest).split("&&"):
+            words = shlex.split(command)
+            flags, name = _busybox_flags(words[1:])
+            if words[0] == "addgroup":
+                gids[name] = flags["g"]
+                files["/etc/group"] += f"{name}:x:{flags['g']}:\n"
+            elif words[0] == "adduser":
+                gid = gids[flags["G"]]
+                files["/etc/passwd"] += f"{name}:x:{flags['u']}:{gid}:{name}:{flags['h']}:{flags['s']}\n"
+            else:
+                raise DockerfileError(f"the users stage runs {words[0]}, which this reader cannot carry out")
+    out: dict[str, str] = {}
+    for words in copies:
+        if len(words) != 3 or words[1] not in files:
+            raise DockerfileError(f"expected COPY --from=users /etc/passwd|/etc/group DESTINATION: {words}")
+        out[words[2]] = files[words[1]]
+    return out

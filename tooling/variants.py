@@ -159,11 +159,18 @@ def refused_choices() -> list[Choice]:
 
 def variants() -> list[dict[str, Any]]:
     """Every combination of available shape answers, the default first."""
-    base = defaults()
+    return [dict(row) for row in _variants()]
+
+
+# The combination lists are made once per process: collecting the suite asks for them once per test
+# function that takes a combination; callers get copies.
+@functools.cache
+def _variants() -> tuple[dict[str, Any], ...]:
+    base = _defaults()
     axes = [[c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS]
     combos = [dict(zip(SHAPE_QUESTIONS, values, strict=True)) for values in itertools.product(*axes)]
     combos.sort(key=lambda c: sum(c[k] != base[k] for k in SHAPE_QUESTIONS))
-    return combos
+    return tuple(combos)
 
 
 # Shape questions that change no Go code, only the image and deployment files: the render tests take
@@ -175,7 +182,12 @@ IN_TURN = ("container_base",)
 def render_variants() -> list[dict[str, Any]]:
     """The combinations the render tests take: every combination of the shape answers but IN_TURN's,
     whose choices go round over them, the default first."""
-    base = defaults()
+    return [dict(row) for row in _render_variants()]
+
+
+@functools.cache
+def _render_variants() -> tuple[dict[str, Any], ...]:
+    base = _defaults()
     names = [name for name in SHAPE_QUESTIONS if name not in IN_TURN]
     axes = [[c.value for c in choices(name) if c.available] for name in names]
     combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*axes)]
@@ -188,12 +200,12 @@ def render_variants() -> list[dict[str, Any]]:
     for i, combo in enumerate(combos):
         turn = {name: values[i % len(values)] for name, values in turns.items()}
         rows.append({name: {**combo, **turn}[name] for name in SHAPE_QUESTIONS})
-    return rows
+    return tuple(rows)
 
 
 def variant_id(answers: dict[str, Any]) -> str:
     """A short test id naming only what differs from the defaults."""
-    base = defaults()
+    base = _defaults()
     diff = [f"{k}={answers[k]}" for k in SHAPE_QUESTIONS if answers[k] != base[k]]
     return ",".join(diff) or "defaults"
 
@@ -208,7 +220,12 @@ def pairwise_variants() -> list[dict[str, Any]]:
     every two answers of every two shape questions meet in at least one combination. Every
     combination of the TOGETHER answers is in it too: those the array lacks are added, with every
     other answer at its default."""
-    base = defaults()
+    return [dict(row) for row in _pairwise_variants()]
+
+
+@functools.cache
+def _pairwise_variants() -> tuple[dict[str, Any], ...]:
+    base = _defaults()
     axes = {name: [c.value for c in choices(name) if c.available] for name in SHAPE_QUESTIONS}
     first = {name: base[name] for name in SHAPE_QUESTIONS}
     rows = pairwise(axes, first)
@@ -216,7 +233,7 @@ def pairwise_variants() -> list[dict[str, Any]]:
     for values in itertools.product(*(axes[name] for name in TOGETHER)):
         if values not in present:
             rows.append({**first, **dict(zip(TOGETHER, values, strict=True))})
-    return rows
+    return tuple(rows)
 
 
 def reproduce_command(answers: dict[str, Any], destination: str = "/tmp/reproduce") -> str:
@@ -244,3 +261,48 @@ def combinations_summary(outcomes: dict[str, bool], known: dict[str, dict[str, A
         dst = "/tmp/" + (vid.replace("=", "-").replace(",", "_") or "defaults")
         lines += [f"FAILED combination {vid}", f"  reproduce: {reproduce_command(known[vid], dst)}"]
     return lines
+
+
+class SelectionError(ValueError):
+    """A combination selection (`--combination`) names an answer copier.yml does not offer."""
+
+
+def parse_selection(text: str) -> dict[str, Any]:
+    """`http_framework=gin,logger=zap` as answers, each checked against copier.yml: a question that is
+    not a shape question, or a value it does not offer (or refuses), is an error naming the valid
+    ones. Bool answers are written true/false (any case, as test ids write them)."""
+    selection: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, raw = part.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name or not raw:
+            raise SelectionError(f"{part!r} is not QUESTION=ANSWER (e.g. http_framework=gin,logger=zap)")
+        if name not in SHAPE_QUESTIONS:
+            raise SelectionError(
+                f"{name!r} is not a question combinations differ by; valid: {', '.join(SHAPE_QUESTIONS)}"
+            )
+        offered = choices(name)
+        found = [c for c in offered if str(c.value).lower() == raw.lower()]
+        if not found:
+            valid = ", ".join(
+                str(c.value).lower() if isinstance(c.value, bool) else str(c.value) for c in offered
+            )
+            raise SelectionError(f"{name}={raw}: copier.yml offers {valid}")
+        if not found[0].available:
+            raise SelectionError(f"{name}={raw} is not available yet: {found[0].refusal}")
+        if name in selection and selection[name] != found[0].value:
+            raise SelectionError(f"{name} is given twice: {selection[name]} and {raw}")
+        selection[name] = found[0].value
+    if not selection:
+        raise SelectionError("an empty selection: give QUESTION=ANSWER pairs, e.g. http_framework=gin")
+    return selection
+
+
+def is_combination(value: Any) -> bool:
+    """Whether a test parameter is a combination of answers (it names every shape question)."""
+    return isinstance(value, dict) and all(name in value for name in SHAPE_QUESTIONS)
+
+
+def selected(answers: dict[str, Any], selections: list[dict[str, Any]]) -> bool:
+    """Whether a combination matches one of the selections (every answer of it)."""
+    return any(all(answers[k] == v for k, v in sel.items()) for sel in selections)

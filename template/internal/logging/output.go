@@ -93,7 +93,7 @@ func (o *Output) armAt(t time.Time) {
 }
 
 // flushUrgent writes out what the buffer holds after a warn or error record:
-// at once, unless the last such write was less than UrgentFlushGap ago; then
+// at once, unless the buffer was written less than UrgentFlushGap ago; then
 // at the end of the gap.
 func (o *Output) flushUrgent() {
 	o.mu.Lock()
@@ -102,6 +102,9 @@ func (o *Output) flushUrgent() {
 		return // written already
 	}
 	now := time.Now()
+	if o.armed && !o.due.After(now) {
+		return // the timer is late: it writes the buffer any moment
+	}
 	if next := o.urgentAt.Add(UrgentFlushGap); now.Before(next) {
 		if !o.armed || next.Before(o.due) {
 			o.armAt(next)
@@ -109,6 +112,9 @@ func (o *Output) flushUrgent() {
 		return
 	}
 	o.urgentAt = now
+	// The buffer is empty: the next record arms the timer again.
+	o.timer.Stop()
+	o.armed = false
 	_ = o.flushLocked()
 }
 
@@ -181,7 +187,7 @@ func (o *Output) flushOnTimer() {
 	defer o.mu.Unlock()
 	o.armed = false
 	// Warn and error records that come next wait for the gap again: under a
-	// flood of them the buffer is written once a gap.
+	// flood of them the buffer is written once a gap, never sooner.
 	o.urgentAt = time.Now()
 	_ = o.flushLocked()
 }

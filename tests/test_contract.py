@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -1044,3 +1045,108 @@ def test_bad_reload_changes_nothing(launch: Launcher, tmp_path: Path) -> None:
     assert after.count(200) <= burst, f"the failed reload changed the limit: {after}"
     assert after[-1] == 429, f"the failed reload changed the limit: {after}"
     assert svc.running, svc.output()
+
+
+# -- log floods and the second signal ------------------------------------------------------------------
+
+# The contract's bound on alike records (runtime contract, "Logs"): of one kind (an access record of one
+# route and status from 429 up to and including 5xx, or a warn or error record of one message), at most
+# this many a second are written; the rest are counted in a summary record.
+RECORDS_PER_KIND = 10
+# The message of a summary record.
+SUPPRESSED = "log records suppressed"
+
+
+def flood(svc: Service, path: str, seconds: float, clients: int = 4) -> list[int]:
+    """Send requests to path on keep-alive connections from several threads for a while; return the
+    status of every answer."""
+    until = time.monotonic() + seconds
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=5)
+        got: list[int] = []
+        try:
+            while time.monotonic() < until:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                got.append(resp.status)
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=5)
+        finally:
+            conn.close()
+            with lock:
+                statuses.extend(got)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def summaries(svc: Service, **fields: Any) -> list[dict[str, Any]]:
+    """The summary records whose fields have these values."""
+    wanted = fields.items()
+    return [r for r in svc.records() if r.get("msg") == SUPPRESSED and all(r.get(k) == v for k, v in wanted)]
+
+
+def test_a_flood_of_429s_is_summarised(launch: Launcher) -> None:
+    """One client past its rate limit for 2 s: the 429s' access records are at most 10 a second, a
+    summary record counts the rest under their route and status, and records, summaries and
+    http_requests_total all account for every 429 sent."""
+    svc = launch(RATE_LIMIT_RPS="1", RATE_LIMIT_BURST="1")
+    seconds = 2.0
+    statuses = flood(svc, "/version", seconds)
+    refused = statuses.count(429)
+    assert refused > 20 * RECORDS_PER_KIND, f"only {refused} 429s in {seconds}s: not a flood"
+
+    def accounted() -> tuple[int, int] | None:
+        logged = [r for r in svc.access_records() if r["route"] == "/version" and r["status"] == 429]
+        summed = sum(r.get("count", 0) for r in summaries(svc, route="/version", status=429))
+        return (len(logged), summed) if len(logged) + summed >= refused else None
+
+    logged, summed = poll(accounted, timeout=5, what=f"records and summaries of {refused} 429s")
+    assert logged + summed == refused, f"{logged} records and {summed} summarised for {refused} 429s sent"
+    # Windows of a second: a flood of `seconds` touches at most seconds + 1 of them.
+    bound = RECORDS_PER_KIND * (int(seconds) + 1)
+    assert logged <= bound, f"{logged} access records of 429s in {seconds}s: more than {bound}"
+    for record in summaries(svc, route="/version", status=429):
+        assert type(record["count"]) is int, record
+        assert record["count"] > 0, record
+        assert record.get("level") == "info", f"a summary has the level of what it counts: {record}"
+    metrics = svc.metrics()
+    counted = metrics.value("http_requests_total", method="GET", route="/version", code="429")
+    assert counted == refused, f"http_requests_total counts {counted} 429s, {refused} were sent"
+    suppressed = metrics.value("log_records_suppressed_total", reason="access")
+    assert suppressed == summed, f"log_records_suppressed_total{{reason=access}} = {suppressed}, not {summed}"
+
+
+def test_a_second_signal_exits_at_once_and_loses_no_record(launch: Launcher) -> None:
+    """50 requests, then SIGTERM and a second SIGTERM 0.2 s later: the process exits at once, killed by
+    that signal, after writing out every access record and one saying the second signal cut the
+    shutdown short."""
+    svc = launch(LOG_FLUSH_INTERVAL="1s", SHUTDOWN_DRAIN_DELAY="5s")
+    ids = [new_request_id("second") for _ in range(50)]
+    for rid in ids:
+        resp = svc.get("/version", headers={"X-Request-ID": rid})
+        assert resp.status == 200, resp.describe()
+    svc.terminate()
+    time.sleep(0.2)
+    svc.proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    code = svc.wait_exit(10)
+    took = time.monotonic() - sent
+    assert took < 2, f"the second SIGTERM took {took:.1f}s to end the process: not at once"
+    assert code == -signal.SIGTERM, f"exit status {code}: the second signal kills the process\n{svc.output()}"
+    logged = {r.get("request_id") for r in svc.access_records()}
+    lost = [rid for rid in ids if rid not in logged]
+    assert not lost, f"{len(lost)} of {len(ids)} access records lost to the second signal\n{svc.output()}"
+    cut = [r for r in svc.records() if r.get("msg") == "shutdown cut short by a second signal"]
+    assert len(cut) == 1, f"no record says the second signal cut the shutdown short\n{svc.output()}"
+    assert cut[0].get("signal") == "terminated", cut[0]
+    assert cut[0].get("level") == "error", cut[0]

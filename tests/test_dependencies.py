@@ -19,6 +19,7 @@ import select
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -414,6 +415,85 @@ def test_database_outage_fails_fast_and_recovers(own: Setup) -> None:
     assert after.status == 201, f"POST /v1/notes once PostgreSQL is back: {after.describe()}"
     assert own.look(svc.get(note_path(after))).status == 200
     assert own.look(svc.get(path)).status == 200
+
+
+# The contract's bound on alike records (runtime contract, "Logs"): of one kind, at most this many a
+# second are written, and a summary record with this message counts the rest.
+RECORDS_PER_KIND = 10
+SUPPRESSED = "log records suppressed"
+
+
+def post_burst(svc: Service, seconds: float, clients: int = 4) -> list[int]:
+    """POST notes on keep-alive connections from several threads for a while; every answer's status."""
+    until = time.monotonic() + seconds
+    statuses: list[int] = []
+    lock = threading.Lock()
+    body = json.dumps({"title": "burst", "body": "x"})
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=5)
+        got: list[int] = []
+        try:
+            while time.monotonic() < until:
+                conn.request("POST", "/v1/notes", body=body, headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                got.append(resp.status)
+        finally:
+            conn.close()
+            with lock:
+                statuses.extend(got)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+@pytest.mark.parametrize("combination", combinations("database"))
+def test_database_outage_under_load_logs_a_bounded_summarised_flood(own: Setup) -> None:
+    """PostgreSQL stopped under a burst of note POSTs: each kind of error record (its message, route
+    and status) is written at most 10 times a second, summary records count the rest, and the 503s'
+    access records and summaries account for every 503 sent, as http_requests_total does."""
+    assert own.postgres is not None
+    svc = own.start({**own.connected(), "RATE_LIMIT_RPS": "0"})
+    own.postgres.stop()
+    wait_readiness_failing(svc, "postgres")
+    before = len(svc.records())
+    seconds = 2.0
+    statuses = post_burst(svc, seconds)
+    failed = statuses.count(503)
+    assert failed > 20 * RECORDS_PER_KIND, f"only {failed} 503s in {seconds}s: not a flood ({set(statuses)})"
+
+    def accounted() -> list[dict[str, Any]] | None:
+        records = svc.records()[before:]
+        logged = [r for r in records if r.get("route") == "/v1/notes" and r.get("status") == 503]
+        access = [r for r in logged if r.get("msg") != SUPPRESSED]
+        summed = sum(r.get("count", 0) for r in logged if r.get("msg") == SUPPRESSED)
+        return records if len(access) + summed >= failed else None
+
+    records = poll(accounted, timeout=5, what=f"access records and summaries of {failed} 503s")
+    access = [r for r in records if r.get("msg") != SUPPRESSED and r.get("status") == 503]
+    summaries = [r for r in records if r.get("msg") == SUPPRESSED]
+    summed = sum(r["count"] for r in summaries if r.get("route") == "/v1/notes" and r.get("status") == 503)
+    assert len(access) + summed == failed, f"{len(access)} records and {summed} summarised for {failed} 503s"
+    counted = svc.metrics().value("http_requests_total", method="POST", route="/v1/notes", code="503")
+    assert counted >= failed, f"http_requests_total counts {counted} 503s, {failed} were sent"
+
+    # Windows of a second: a burst of `seconds` touches at most seconds + 1 of them.
+    bound = RECORDS_PER_KIND * (int(seconds) + 1)
+    errors = [r for r in records if r.get("level") == "error" and r.get("msg") != SUPPRESSED]
+    kinds: dict[tuple[Any, ...], int] = {}
+    for r in errors:
+        kind = (r.get("msg"), r.get("route"), r.get("status"))
+        kinds[kind] = kinds.get(kind, 0) + 1
+    over = {kind: n for kind, n in kinds.items() if n > bound}
+    assert not over, f"error records of one kind past {bound} in a {seconds}s burst: {over}"
+    assert len(errors) < failed / 4, f"{len(errors)} error records for {failed} failed requests"
+    assert all(r.get("level") == "error" for r in summaries if r.get("status") == 503), summaries
+    assert_alive(svc)
 
 
 @pytest.mark.parametrize("combination", combinations("cache"))

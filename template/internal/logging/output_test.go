@@ -2,6 +2,7 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -90,7 +91,8 @@ func TestOutputCloseFlushesAndWritesLaterRecordsAtOnce(t *testing.T) {
 }
 
 // The loggers write warnings and errors out at once, with what was held
-// before them, in order; info records wait.
+// before them, in order, and those that follow within UrgentFlushGap at its
+// end; info records wait.
 func TestLoggersFlushWarningsAndErrors(t *testing.T) {
 	var w recorder
 	o := NewOutput(&w, time.Hour)
@@ -112,9 +114,43 @@ func TestLoggersFlushWarningsAndErrors(t *testing.T) {
 		t.Fatalf("after an error record the writer got %q, want the info record and then it", lines)
 	}
 	w.Reset()
+	logged := time.Now()
 	ErrorLog(logger).Print("http: TLS handshake error")
-	if got := w.String(); !strings.Contains(got, "TLS handshake error") {
-		t.Fatalf("a warning was held back: writer got %q", got)
+	for !strings.Contains(w.String(), "TLS handshake error") {
+		if time.Since(logged) > time.Second { // the interval is an hour
+			t.Fatalf("a warning was held back: writer got %q", w.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A flood of errors is written once every UrgentFlushGap, not once a record,
+// and none waits longer than the gap.
+func TestOutputWritesAFloodOfErrorsOnceAGap(t *testing.T) {
+	var w recorder
+	o := NewOutput(&w, time.Hour)
+	defer func() { _ = o.Close() }()
+	logger, _, err := New(o, "json", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const records = 200
+	start := time.Now()
+	for i := range records {
+		// 5xx access records: each a different route, so that no flood
+		// limiter holds one back.
+		LogAccess(context.Background(), logger, Access{Time: time.Now(), Method: "GET", Route: fmt.Sprint("/r", i), Path: "/r", Status: 503})
+	}
+	elapsed := time.Since(start)
+	for strings.Count(w.String(), "\n") < records {
+		if time.Since(start) > elapsed+time.Second {
+			t.Fatalf("%d of %d error records written a second after the last", strings.Count(w.String(), "\n"), records)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The first is written at once, then one write a gap at most.
+	if most := 2 + int(elapsed/UrgentFlushGap); w.Calls() > most {
+		t.Fatalf("%d error records logged in %v took %d writes, want at most %d", records, elapsed, w.Calls(), most)
 	}
 }
 

@@ -39,21 +39,21 @@ func CanonicalRoute(routeOf func(*http.Request) string) func(*http.Request) stri
 }
 
 // isCanonical reports whether path, as decoded from the request line, starts
-// with "/" and has no empty, "." or ".." segment but perhaps the last.
+// with "/" and has no empty, "." or ".." segment but perhaps the last. It
+// runs on every request: a search for "//" and one for "/." clear most
+// paths, which have no segment starting with a dot.
 func isCanonical(path string) bool {
-	if !strings.HasPrefix(path, "/") {
+	if !strings.HasPrefix(path, "/") || strings.Contains(path, "//") {
 		return false
 	}
-	for rest := path[1:]; ; {
-		segment, tail, more := strings.Cut(rest, "/")
-		switch {
-		case segment == "." || segment == "..":
-			return false
-		case segment == "" && more:
-			return false
-		case !more:
+	for rest := path; ; {
+		i := strings.Index(rest, "/.")
+		if i < 0 {
 			return true
 		}
-		rest = tail
+		rest = rest[i+1:] // the segment, which starts with a dot, and what follows
+		if rest == "." || rest == ".." || strings.HasPrefix(rest, "./") || strings.HasPrefix(rest, "../") {
+			return false
+		}
 	}
 }

@@ -26,6 +26,7 @@ import pytest
 
 from conftest import answers_of
 from service import (
+    REQUEST_TIMEOUT,
     Launcher,
     Response,
     Service,
@@ -1150,3 +1151,147 @@ def test_a_second_signal_exits_at_once_and_loses_no_record(launch: Launcher) -> 
     assert len(cut) == 1, f"no record says the second signal cut the shutdown short\n{svc.output()}"
     assert cut[0].get("signal") == "terminated", cut[0]
     assert cut[0].get("level") == "error", cut[0]
+
+
+# -- request bodies in flight, canonical paths, OPTIONS *, profile bounds --------------------------------
+
+
+def hold_body(svc: Service, declared: int, sent: int) -> socket.socket:
+    """Open a connection, send a POST /v1/notes declaring a declared-byte body, send sent bytes of it
+    and hold it there: the service keeps reading that body until the connection closes."""
+    sock = socket.create_connection(("127.0.0.1", svc.http_port), timeout=REQUEST_TIMEOUT)
+    head = (
+        f"POST /v1/notes HTTP/1.1\r\nHost: 127.0.0.1:{svc.http_port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+    ).encode()
+    start = b'{"title":"held","body":"'
+    sock.sendall(head + start + b"x" * (sent - len(start)))
+    return sock
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_body_budget_refuses_bodies_past_it_with_503(launch: Launcher) -> None:
+    """The request bodies in flight share BODY_BUDGET_BYTES: each reserves its declared length (the
+    body limit when unknown) until its handler returns. Once held bodies spend it, one more body is
+    refused at once with a 503 problem carrying Retry-After, counted in
+    http_body_budget_refusals_total; probes and requests without a body are still served, and once
+    the held bodies go, bodies are read again."""
+    limit, budget = 4096, 4 * 4096
+    svc = launch(MAX_BODY_BYTES=str(limit), BODY_BUDGET_BYTES=str(budget))
+    held = [hold_body(svc, declared=limit, sent=limit // 2) for _ in range(budget // limit)]
+    try:
+        poll(
+            lambda: True if svc.metrics().value("http_body_budget_used_bytes") == budget else None,
+            timeout=5,
+            what=f"the held bodies to reserve all {budget} bytes (http_body_budget_used_bytes)",
+        )
+        rid = new_request_id("budget")
+        start = time.monotonic()
+        refused = svc.request(
+            "POST",
+            "/v1/notes",
+            body=json.dumps({"title": "one more", "body": "x"}).encode(),
+            headers={"Content-Type": "application/json", "X-Request-ID": rid},
+        )
+        elapsed = time.monotonic() - start
+        assert_problem(refused, 503)
+        assert (refused.header("Retry-After") or "").isdigit(), (
+            f"a 503 needs Retry-After: {refused.describe()}"
+        )
+        assert refused.header("X-Request-ID") == rid, refused.describe()
+        assert elapsed < 2, f"the refusal took {elapsed:.2f}s: it must come at once"
+        assert svc.get("/livez").status == 200, "a probe must answer while the budget is spent"
+        assert svc.get("/version").status == 200, "a request without a body needs no budget"
+        record = svc.wait_for_access(rid)
+        assert (record["status"], record["route"]) == (503, "/v1/notes"), record
+        assert svc.metrics().value("http_body_budget_refusals_total") >= 1, "the refusal was not counted"
+    finally:
+        for sock in held:
+            sock.close()
+    poll(
+        lambda: True if create_note(svc).status == 201 else None,
+        timeout=5,
+        what="a body to be read again once the held connections closed",
+    )
+    poll(
+        lambda: True if svc.metrics().value("http_body_budget_used_bytes") == 0 else None,
+        timeout=5,
+        what="the held bodies' budget to be given back (http_body_budget_used_bytes = 0)",
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "//livez",
+        "//version",
+        "/./version",
+        "/v1/../version",
+        "/v1/notes/../notes",
+        "/version/.",
+        "/version//",
+        "/%2e/version",
+        "/v1/%2E%2E/version",
+    ],
+)
+def test_path_not_in_canonical_form_is_a_404_problem(service: Service, path: str) -> None:
+    """A path with an empty, "." or ".." segment (percent-encoded or not) is answered 404 problem, never
+    redirected or served, with the security headers and X-Request-ID, logged and counted as unmatched."""
+    rid = new_request_id("path")
+    resp = service.get(path, headers={"X-Request-ID": rid})
+    assert_problem(resp, 404)
+    assert_security_headers(resp, f"GET {path}")
+    assert resp.header("X-Request-ID") == rid, resp.describe()
+    record = service.wait_for_access(rid)
+    assert (record["route"], record["status"]) == ("unmatched", 404), record
+    count = service.metrics().value("http_requests_total", method="GET", route="unmatched", code="404")
+    assert count >= 1, f"http_requests_total{{method=GET,route=unmatched,code=404}} = {count}"
+
+
+def raw_request(port: int, request: bytes) -> http.client.HTTPResponse:
+    """Send request as given on a new connection and read the whole response."""
+    with socket.create_connection(("127.0.0.1", port), timeout=REQUEST_TIMEOUT) as sock:
+        sock.sendall(request)
+        resp = http.client.HTTPResponse(sock, method="OPTIONS")
+        resp.begin()
+        resp.read()
+        return resp
+
+
+@pytest.mark.parametrize("admin", [False, True], ids=["public", "admin"])
+def test_options_asterisk_goes_through_the_stack(service: Service, admin: bool) -> None:
+    """OPTIONS * is answered by the service like a path no route matches (a 404 problem), not by the
+    HTTP server's own 200; on the public listener with the security headers and X-Request-ID, logged
+    and counted as unmatched."""
+    port = service.admin_port if admin else service.http_port
+    rid = new_request_id("options")
+    resp = raw_request(
+        port, f"OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Request-ID: {rid}\r\n\r\n".encode()
+    )
+    assert resp.status == 404, f"OPTIONS * on the {'admin' if admin else 'public'} listener: {resp.status}"
+    media_type = (resp.getheader("Content-Type") or "").split(";")[0]
+    assert media_type == "application/problem+json", resp.getheaders()
+    if admin:
+        return
+    assert resp.getheader("X-Content-Type-Options") == "nosniff", resp.getheaders()
+    assert resp.getheader("X-Request-ID") == rid, resp.getheaders()
+    record = service.wait_for_access(rid)
+    assert (record["route"], record["method"]) == ("unmatched", "OPTIONS"), record
+    count = service.metrics().value("http_requests_total", method="OPTIONS", route="unmatched", code="404")
+    assert count >= 1, f"http_requests_total{{method=OPTIONS,route=unmatched,code=404}} = {count}"
+
+
+@pytest.mark.parametrize("path", ["/debug/pprof/profile", "/debug/pprof/trace"])
+def test_profiles_longer_than_a_minute_are_refused(service: Service, path: str) -> None:
+    """The admin listener refuses a profile or trace of more than 60 seconds at once with a 400
+    problem; one of a second is served."""
+    for seconds in ("61", "1000"):
+        start = time.monotonic()
+        try:
+            resp = service.get(f"{path}?seconds={seconds}", admin=True, timeout=5)
+        except TimeoutError:
+            pytest.fail(f"{path}?seconds={seconds} was not refused: it was still running after 5s")
+        assert time.monotonic() - start < 2, f"{path}?seconds={seconds} must be refused at once"
+        assert_problem(resp, 400)
+    resp = service.get(f"{path}?seconds=1", admin=True, timeout=10)
+    assert resp.status == 200, f"{path}?seconds=1: {resp.status} {resp.body[:200]!r}"

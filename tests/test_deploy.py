@@ -1081,6 +1081,7 @@ def test_env_example_names_the_new_defaults(project: Path) -> None:
     )
     assert settings["ADMIN_ADDR"] == "127.0.0.1:9090"
     assert settings["HTTP_MAX_HEADER_BYTES"] == str(64 << 10)
+    assert settings["MAX_BODY_BYTES"] == str(64 << 10)
     assert settings["READINESS_INTERVAL"] == "2s"
 
 

@@ -27,28 +27,79 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if err != nil || mediaType != "application/json" {
 		return &Error{Status: http.StatusUnsupportedMediaType, Detail: "Content-Type must be application/json"}
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		return decodeError(err)
 	}
+	// The keys are checked as the tokens stream past, which needs no copy
+	// of the body; json.Unmarshal then decodes the body where it lies,
+	// where a json.Decoder would first copy it into a buffer of its own.
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+	dec.UseNumber() // a number is checked by its field's type, below
+	if err := checkKeys(dec, reflect.TypeOf(dst)); err != nil {
+		if errors.Is(err, io.EOF) && len(bytes.TrimSpace(body)) > 0 {
+			err = io.ErrUnexpectedEOF // the body ends inside the value
+		}
+		return keysError(err)
 	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &Error{Status: http.StatusBadRequest, Detail: "the body must hold a single JSON value"}
 	}
-	// The body is one valid JSON value by now.
-	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(dst)); err != nil {
-		return &Error{Status: http.StatusBadRequest, Detail: err.Error()}
+	if err := json.Unmarshal(body, dst); err != nil {
+		return decodeError(err)
 	}
 	return nil
 }
 
+// preallocateLimit bounds the buffer readBody allocates on the word of a
+// declared Content-Length, for a caller that did not bound the body.
+const preallocateLimit = 1 << 20
+
+// readBody reads the whole body into one buffer, allocated once from the
+// declared length. io.ReadAll starts small and doubles as it fills: a body
+// held half-sent would keep up to twice its size, and every body would leave
+// the smaller buffers behind as garbage. Only a chunked body, whose length
+// nothing declares, grows that way; LimitBody bounds it.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength < 0 {
+		return io.ReadAll(r.Body)
+	}
+	// One byte more than declared, so that the read that finds the end
+	// fits: net/http never delivers more than the declared length.
+	buf := make([]byte, 0, min(r.ContentLength, preallocateLimit)+1)
+	for {
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // a declared length that lied
+		}
+	}
+}
+
+// keysError is the answer to checkKeys' error: the problem it names, or the
+// reason the body is no valid JSON.
+func keysError(err error) *Error {
+	if keyErr, ok := errors.AsType[*keyError](err); ok {
+		return &Error{Status: http.StatusBadRequest, Detail: keyErr.msg}
+	}
+	return decodeError(err)
+}
+
+// keyError is a key checkKeys refuses.
+type keyError struct{ msg string }
+
+func (e *keyError) Error() string { return e.msg }
+
 // checkKeys reads the next JSON value from dec, which decodes into a t, and
-// refuses a key given twice in one object, or one that matches a field of a
-// struct only when case is ignored. t is nil for values decoded into no type
+// refuses a key given twice in one object, one that matches a field of a
+// struct only when case is ignored, or one that matches none, as a json.Decoder
+// with DisallowUnknownFields would. t is nil for values decoded into no type
 // checkKeys knows of; their keys are only checked for duplicates.
 func checkKeys(dec *json.Decoder, t reflect.Type) error {
 	tok, err := dec.Token()
@@ -57,6 +108,10 @@ func checkKeys(dec *json.Decoder, t reflect.Type) error {
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	// An interface takes any keys; a json.Unmarshaler knows its own.
+	if t != nil && (t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]())) {
+		t = nil
 	}
 	switch tok {
 	case json.Delim('['):
@@ -85,7 +140,7 @@ func checkKeys(dec *json.Decoder, t reflect.Type) error {
 			}
 			key, _ := tok.(string)
 			if seen[key] {
-				return fmt.Errorf("key %q appears more than once", key)
+				return &keyError{fmt.Sprintf("key %q appears more than once", key)}
 			}
 			seen[key] = true
 			valueType := elem
@@ -94,9 +149,10 @@ func checkKeys(dec *json.Decoder, t reflect.Type) error {
 				if !ok {
 					for name := range fields {
 						if strings.EqualFold(name, key) {
-							return fmt.Errorf("unknown field %q (did you mean %q? field names are case-sensitive)", key, name)
+							return &keyError{fmt.Sprintf("unknown field %q (did you mean %q? field names are case-sensitive)", key, name)}
 						}
 					}
+					return &keyError{fmt.Sprintf("unknown field %q", key)}
 				}
 				valueType = ft
 			}
@@ -151,9 +207,6 @@ func decodeError(err error) *Error {
 		return bad("the body must not be empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return bad("the body is not valid JSON (it ends too soon)")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		// encoding/json has no error type for this case.
-		return bad("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return bad("the body could not be read")
 }

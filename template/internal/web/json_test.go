@@ -41,6 +41,11 @@ func TestDecodeJSON(t *testing.T) {
 		{"case variant key", "application/json", `{"NAME":"a"}`, http.StatusBadRequest, `"NAME"`},
 		{"nested case variant", "application/json", `{"inner":{"Label":"x"}}`, http.StatusBadRequest, `"Label"`},
 		{"nested duplicate", "application/json", `{"labels":{"a":"b","a":"c"}}`, http.StatusBadRequest, `"a"`},
+		{"nested unknown field", "application/json", `{"inner":{"label":"x","admin":true}}`, http.StatusBadRequest, `"admin"`},
+		{"ends inside the value", "application/json", `{"inner":{"label":"x"`, http.StatusBadRequest, "ends too soon"},
+		{"only spaces", "application/json", "  \n ", http.StatusBadRequest, "empty"},
+		{"number out of range", "application/json", `{"count":1e400}`, http.StatusBadRequest, `"count"`},
+		{"trailing garbage", "application/json", `{"name":"a"} x`, http.StatusBadRequest, "single"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -564,7 +564,12 @@ def test_hung_cache_degrades_and_its_circuit_opens(own: Setup) -> None:
     for _ in range(3):
         assert own.look(svc.get(path)).status == 200
     assert total(svc, "cache_hits_total") > hits, "the cache was not used again once Redis was back"
-    closing = [r for r in svc.records() if r.get("msg") == "cache circuit closed"]
+
+    def closing_logged() -> list[dict[str, Any]] | None:
+        # INFO records reach stdout within LOG_FLUSH_INTERVAL.
+        return [r for r in svc.records() if r.get("msg") == "cache circuit closed"] or None
+
+    closing = poll(closing_logged, timeout=5, interval=0.1, what="the closing of the circuit logged")
     assert len(closing) == 1, f"the closing was logged {len(closing)} times, want once: {closing}"
     assert str(closing[0].get("level")).lower() == "info", closing[0]
 

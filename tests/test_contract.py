@@ -1035,3 +1035,22 @@ def test_bad_reload_changes_nothing(launch: Launcher, tmp_path: Path) -> None:
     assert "rate_limit_rps" not in keys, f"a valid key is named as bad: {record}"
     assert statuses(svc, 8) == [200] * 8, "the valid part of a failed reload was applied"
     assert svc.running, svc.output()
+
+
+# -- readiness checks as metrics (critical and optional checks) ------------------------------------------
+
+
+def test_readiness_checks_are_metrics(service: Service) -> None:
+    """Every check /readyz names has readiness_check_ok{check}: 1 when it passed, 0 otherwise."""
+    resp = service.get("/readyz")
+    checks = resp.json().get("checks") or {}
+    if not checks:
+        pytest.skip("this service registers no readiness check (no database, no cache)")
+    metrics = service.metrics()
+    family = metrics.family("readiness_check_ok")
+    assert family is not None, "readiness_check_ok is missing"
+    assert family.type == "gauge", f"readiness_check_ok must be a gauge: {family}"
+    for name, check in checks.items():
+        want = 1.0 if check.get("status") == "ok" else 0.0
+        got = [s.value for s in metrics.samples("readiness_check_ok") if s.labels.get("check") == name]
+        assert got == [want], f"readiness_check_ok{{check={name!r}}} = {got}, /readyz says {check}"

@@ -3,7 +3,8 @@ temporary directory, run as `nobody` when the tests run as root (PostgreSQL refu
 
 Both require a password over TCP, so that the tests can check it never leaks. A server can be
 stopped and started again on the same port, to take a dependency away from a running service and
-give it back. Debian's packages provide the programs (tooling/servers.py finds them; the tests
+give it back, or paused (SIGSTOP) and resumed, to hang it: connections are accepted by the kernel
+and never answered. Debian's packages provide the programs (tooling/servers.py finds them; the tests
 session of noxfile.py installs them).
 """
 
@@ -120,12 +121,28 @@ class Server:
                     raise
                 self.port = free_port()
 
+    def pause(self) -> None:
+        """Hang the server (SIGSTOP): it keeps its port, and the kernel accepts connections to it,
+        but nothing is answered until resume()."""
+        assert self.proc is not None, f"{self.name} is not started"
+        assert self.running, f"{self.name} is not running"
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT)."""
+        assert self.proc is not None, f"{self.name} is not started"
+        assert self.running, f"{self.name} is not running"
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
-        """Stop the server; connections to its port are refused until it is started again."""
+        """Stop the server, paused or not; connections to its port are refused until it is started
+        again."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.proc.send_signal(self.stop_signal())
+            # A paused server acts on the signal only once it runs again.
+            self.proc.send_signal(signal.SIGCONT)
             try:
                 self.proc.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:

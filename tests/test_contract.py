@@ -1295,3 +1295,22 @@ def test_profiles_longer_than_a_minute_are_refused(service: Service, path: str) 
         assert_problem(resp, 400)
     resp = service.get(f"{path}?seconds=1", admin=True, timeout=10)
     assert resp.status == 200, f"{path}?seconds=1: {resp.status} {resp.body[:200]!r}"
+
+
+# -- readiness checks as metrics (critical and optional checks) ------------------------------------------
+
+
+def test_readiness_checks_are_metrics(service: Service) -> None:
+    """Every check /readyz names has readiness_check_ok{check}: 1 when it passed, 0 otherwise."""
+    resp = service.get("/readyz")
+    checks = resp.json().get("checks") or {}
+    if not checks:
+        pytest.skip("this service registers no readiness check (no database, no cache)")
+    metrics = service.metrics()
+    family = metrics.family("readiness_check_ok")
+    assert family is not None, "readiness_check_ok is missing"
+    assert family.type == "gauge", f"readiness_check_ok must be a gauge: {family}"
+    for name, check in checks.items():
+        want = 1.0 if check.get("status") == "ok" else 0.0
+        got = [s.value for s in metrics.samples("readiness_check_ok") if s.labels.get("check") == name]
+        assert got == [want], f"readiness_check_ok{{check={name!r}}} = {got}, /readyz says {check}"

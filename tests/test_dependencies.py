@@ -18,6 +18,7 @@ import secrets
 import select
 import shutil
 import socket
+import statistics
 import subprocess
 import threading
 import time
@@ -312,6 +313,30 @@ def wait_readiness_failing(svc: Service, check: str) -> dict[str, Any]:
     return body
 
 
+def wait_degraded(svc: Service, check: str) -> dict[str, Any]:
+    """Wait until /readyz answers 200 degraded, naming check degraded (an optional check that fails
+    leaves the service ready); its body."""
+
+    def degraded() -> dict[str, Any] | None:
+        status, body = readiness(svc)
+        return body if status == 200 and check_states(body).get(check) == "degraded" else None
+
+    what = f"/readyz 200 naming {check} degraded"
+    body = poll(degraded, timeout=READINESS_FOLLOWS, interval=0.1, what=what)
+    assert body.get("status") == "degraded", body
+    return body
+
+
+def wait_check_down(svc: Service, check: str) -> None:
+    """Wait until /readyz names check as failing, critical (fail) or optional (degraded)."""
+    poll(
+        lambda: True if check_states(readiness(svc)[1]).get(check) in ("fail", "degraded") else None,
+        timeout=READINESS_FOLLOWS,
+        interval=0.1,
+        what=f"/readyz naming {check} failed or degraded",
+    )
+
+
 def wait_ready_again(svc: Service) -> None:
     poll(
         lambda: True if readiness(svc)[0] == 200 else None,
@@ -498,9 +523,11 @@ def test_database_outage_under_load_logs_a_bounded_summarised_flood(own: Setup) 
 
 @pytest.mark.parametrize("combination", combinations("cache"))
 def test_cache_outage_keeps_notes_readable_and_recovers(own: Setup) -> None:
-    """Redis stopped under the service: /readyz 503 naming redis, /livez 200, the process runs on,
-    notes are read from the store within 3 s (the cache is an optimisation) and a note POST answers
-    within 3 s; started again: ready by itself, the cache is used again."""
+    """Redis stopped under the service: /readyz stays 200, degraded, naming redis degraded (the
+    service works without its cache, and a Redis every replica shares must not take them all out
+    of the load balancer), the admin /debug/readyz gives the error, readiness_check_ok{check="redis"}
+    is 0, /livez 200, notes are read from the store within 3 s and a note POST answers within 3 s;
+    started again: ok by itself, the cache is used again."""
     assert own.redis is not None
     env = own.connected()
     svc = own.start(env)
@@ -508,9 +535,16 @@ def test_cache_outage_keeps_notes_readable_and_recovers(own: Setup) -> None:
     assert own.look(svc.get(path)).status == 200
 
     own.redis.stop()
-    body = wait_readiness_failing(svc, "redis")
+    body = wait_degraded(svc, "redis")
     if own.built.has("database"):
         assert check_states(body).get("postgres") == "ok", body
+    details = own.look(svc.get("/debug/readyz", admin=True))
+    assert details.status == 200, details.describe()
+    assert details.json().get("status") == "degraded", details.describe()
+    redis_details = details.json()["checks"]["redis"]
+    assert redis_details.get("status") == "degraded", details.describe()
+    assert redis_details.get("error"), f"/debug/readyz without the error: {details.describe()}"
+    assert svc.metrics().value("readiness_check_ok", check="redis") == 0, "readiness_check_ok{check=redis}"
     assert_alive(svc)
     read, took = timed(lambda: svc.get(path))
     own.look(read)
@@ -519,16 +553,128 @@ def test_cache_outage_keeps_notes_readable_and_recovers(own: Setup) -> None:
     write, took = timed(lambda: create_note(svc, "while down"))
     own.look(write)
     assert took < FAIL_FAST, f"POST /v1/notes with Redis down took {took:.1f}s"
-    if write.status != 201:
-        assert_problem(write, 503)
+    assert write.status == 201, f"POST /v1/notes with Redis down: {write.describe()}"
+    assert own.look(svc.get(note_path(write))).status == 200
+    assert readiness(svc)[0] == 200, "the service left the load balancer over its cache"
     assert_alive(svc)
 
     own.redis.start()
-    wait_ready_again(svc)
+    poll(
+        lambda: True if readiness(svc)[1].get("status") == "ok" else None,
+        timeout=READINESS_FOLLOWS,
+        interval=0.1,
+        what="/readyz ok again",
+    )
     after = note_path(own.look(create_note(svc, "after")))
     for _ in range(2):
         assert own.look(svc.get(after)).status == 200
     assert own.redis.keys(env["REDIS_URL"]) > 0, "nothing was cached once Redis was back"
+
+
+def circuit_open(svc: Service) -> bool:
+    return svc.metrics().value("cache_circuit_open") == 1
+
+
+@pytest.mark.parametrize("combination", combinations("cache"))
+def test_hung_cache_degrades_and_its_circuit_opens(own: Setup) -> None:
+    """Redis hung (SIGSTOP) under the service: /readyz stays 200 naming redis degraded and every
+    request is served by the store; after a few failed calls the cache's circuit breaker opens
+    (cache_circuit_open 1, calls skipped and counted in cache_skipped_total), so that requests stop
+    waiting for the cache; resumed (SIGCONT), the breaker closes by itself and the cache is used
+    again (cache hits rise). The latencies before and after the breaker opened are printed."""
+    assert own.redis is not None
+    env = own.connected()
+    svc = own.start(env)
+    path = note_path(own.look(create_note(svc, "before")))
+    assert own.look(svc.get(path)).status == 200
+    assert not circuit_open(svc), "the circuit is open with Redis up"
+
+    own.redis.pause()
+    try:
+        # Until the breaker opens, each request waits for a cache timeout.
+        hung: dict[str, list[float]] = {"GET": [], "POST": []}
+        for _ in range(20):
+            if circuit_open(svc):
+                break
+            read, took = timed(lambda: svc.get(path))
+            own.look(read)
+            assert read.status == 200, f"GET {path} with Redis hung: {read.describe()}"
+            hung["GET"].append(took)
+            write, took = timed(lambda: create_note(svc, "while hung"))
+            own.look(write)
+            assert write.status == 201, f"POST /v1/notes with Redis hung: {write.describe()}"
+            hung["POST"].append(took)
+        assert circuit_open(svc), "20 requests with Redis hung did not open the cache's circuit"
+        body = wait_degraded(svc, "redis")
+        if own.built.has("database"):
+            assert check_states(body).get("postgres") == "ok", body
+
+        skipped_before = total(svc, "cache_skipped_total")
+        fast: dict[str, list[float]] = {"GET": [], "POST": []}
+        for _ in range(10):
+            read, took = timed(lambda: svc.get(path))
+            own.look(read)
+            assert read.status == 200, f"GET {path} with the circuit open: {read.describe()}"
+            fast["GET"].append(took)
+            write, took = timed(lambda: create_note(svc, "circuit open"))
+            own.look(write)
+            assert write.status == 201, f"POST /v1/notes with the circuit open: {write.describe()}"
+            fast["POST"].append(took)
+        skipped = total(svc, "cache_skipped_total") - skipped_before
+        assert skipped > 0, "no cache call was skipped with the circuit open"
+        assert readiness(svc)[0] == 200, "the service left the load balancer over its cache"
+        opened = [r for r in svc.records() if r.get("msg") == "cache circuit opened"]
+        assert len(opened) == 1, f"the opening was logged {len(opened)} times, want once: {opened}"
+        assert str(opened[0].get("level")).lower() == "warn", opened[0]
+        for method in ("GET", "POST"):
+            before, after = statistics.median(hung[method]), statistics.median(fast[method])
+            print(
+                f"{method} with Redis hung: median {before * 1000:.1f} ms before the circuit opened "
+                f"({len(hung[method])} requests), {after * 1000:.1f} ms once open"
+            )
+    finally:
+        own.redis.resume()
+
+    hits = total(svc, "cache_hits_total")
+
+    def closed() -> bool | None:
+        own.look(svc.get(path))
+        return True if not circuit_open(svc) else None
+
+    poll(closed, timeout=READINESS_FOLLOWS, interval=0.2, what="the cache's circuit to close after SIGCONT")
+    for _ in range(3):
+        assert own.look(svc.get(path)).status == 200
+    assert total(svc, "cache_hits_total") > hits, "the cache was not used again once Redis was back"
+
+    def closing_logged() -> list[dict[str, Any]] | None:
+        # INFO records reach stdout within LOG_FLUSH_INTERVAL.
+        return [r for r in svc.records() if r.get("msg") == "cache circuit closed"] or None
+
+    closing = poll(closing_logged, timeout=5, interval=0.1, what="the closing of the circuit logged")
+    assert len(closing) == 1, f"the closing was logged {len(closing)} times, want once: {closing}"
+    assert str(closing[0].get("level")).lower() == "info", closing[0]
+
+
+@pytest.mark.parametrize("outage", ["stopped", "hung"])
+@pytest.mark.parametrize("combination", combinations("cache"))
+def test_required_cache_outage_makes_the_service_unready(own: Setup, outage: str) -> None:
+    """With CACHE_REQUIRED=true, Redis stopped or hung makes /readyz 503 naming redis failed (the
+    notes are still served); back again, the service is ready by itself."""
+    assert own.redis is not None
+    svc = own.start(own.connected() | {"CACHE_REQUIRED": "true"})
+    path = note_path(own.look(create_note(svc, "before")))
+
+    (own.redis.stop if outage == "stopped" else own.redis.pause)()
+    try:
+        body = wait_readiness_failing(svc, "redis")
+        if own.built.has("database"):
+            assert check_states(body).get("postgres") == "ok", body
+        read = own.look(svc.get(path))
+        assert read.status == 200, f"GET {path} with Redis {outage}: {read.describe()}"
+        assert_alive(svc)
+    finally:
+        (own.redis.start if outage == "stopped" else own.redis.resume)()
+    wait_ready_again(svc)
 
 
 @pytest.mark.parametrize(
@@ -541,12 +687,13 @@ def test_cache_outage_keeps_notes_readable_and_recovers(own: Setup) -> None:
 )
 def test_starts_without_a_dependency_and_becomes_ready_when_it_comes(own: Setup, question: str) -> None:
     """With a dependency unreachable the service starts all the same: /livez 200, /readyz 503 naming
-    it; once the server is there, the service becomes ready by itself and notes work."""
+    it (Redis: with CACHE_REQUIRED=true, which makes the cache's check critical); once the server is
+    there, the service becomes ready by itself and notes work."""
     check = DEPENDENCIES[question][1]
     server = own.postgres if question == "database" else own.redis
     assert server is not None
     assert check is not None
-    env = own.connected()
+    env = own.connected() | ({"CACHE_REQUIRED": "true"} if question == "cache" else {})
     server.stop()
     svc = own.start(env, ready=False)
     wait_readiness_failing(svc, check)
@@ -594,7 +741,7 @@ def test_passwords_are_never_written_out(own: Setup, tmp_path: Path) -> None:
     refused = own.start({name: with_password(url, wrong) for name, url in good.items()}, ready=False)
     for question in ("database", "cache"):
         if own.built.has(question):
-            wait_readiness_failing(refused, str(DEPENDENCIES[question][1]))
+            wait_check_down(refused, str(DEPENDENCIES[question][1]))
     own.look(refused.get("/debug/readyz", admin=True))
     own.look(create_note(refused))
 
@@ -611,7 +758,7 @@ def test_passwords_are_never_written_out(own: Setup, tmp_path: Path) -> None:
     down = own.start(good, ready=False)
     for question in ("database", "cache"):
         if own.built.has(question):
-            wait_readiness_failing(down, str(DEPENDENCIES[question][1]))
+            wait_check_down(down, str(DEPENDENCIES[question][1]))
     own.look(down.get("/debug/readyz", admin=True))
     own.look(create_note(down))
 

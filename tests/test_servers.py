@@ -140,6 +140,24 @@ def test_redis_needs_the_password_and_restarts_on_its_port(own_redis: RedisServe
     assert own_redis.ready()
 
 
+def test_redis_paused_hangs_and_resumes(own_redis: RedisServer) -> None:
+    """A paused server accepts connections and answers nothing; resumed, it answers; stopped while
+    paused, it exits."""
+    own_redis.pause()
+    with socket.create_connection(("127.0.0.1", own_redis.port), timeout=5) as conn:
+        conn.sendall(b"PING\r\n")
+        conn.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            conn.recv(64)
+    own_redis.resume()
+    assert own_redis.ready()
+    own_redis.pause()
+    own_redis.stop()
+    assert refused(own_redis.port)
+    own_redis.start()
+    assert own_redis.ready()
+
+
 def test_servers_run_unprivileged(own_postgres: PostgresServer, own_redis: RedisServer) -> None:
     """As nobody when the tests run as root (PostgreSQL refuses root), else as the tests' user."""
     expected = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()

@@ -1099,6 +1099,13 @@ def let_the_watch_see_it(svc: Service) -> None:
 RELOAD_TRIGGERS = [pytest.param(hangup, id="sighup"), pytest.param(let_the_watch_see_it, id="change")]
 
 
+def reload_outcome(record: dict[str, Any]) -> bool:
+    """Whether record tells how a reload ended: INFO `configuration reloaded`, or an ERROR naming
+    the bad keys."""
+    failed = record.get("level") == "error" and "keys" in record
+    return failed or record.get("msg") == "configuration reloaded"
+
+
 def failed_reload(svc: Service, key: str) -> dict[str, Any]:
     """The ERROR record of a failed reload naming key among its bad keys."""
     return svc.wait_for_records(
@@ -1114,8 +1121,8 @@ def test_emptied_file_is_refused_on_reload_and_the_lowered_limit_holds(
     launch: Launcher, tmp_path: Path, trigger: Callable[[Service], None], emptied: str
 ) -> None:
     """A reload lowers the rate limit; the file is then emptied (as a writer that truncates it before
-    writing leaves it for a moment) and reloaded: an ERROR record names CONFIG_FILE, and the lowered
-    limit still holds (429s, where the defaults or no limit would answer 200)."""
+    writing leaves it for a moment) and reloaded: the lowered limit still holds (429s, where the
+    defaults or no limit would answer 200), and an ERROR record names CONFIG_FILE."""
     config = tmp_path / "config.yaml"
     config.write_text(rate_limit_file("1000", "1000"))
     svc = launch(CONFIG_FILE=str(config))
@@ -1123,11 +1130,13 @@ def test_emptied_file_is_refused_on_reload_and_the_lowered_limit_holds(
     config.write_text(rate_limit_file("0.001", "2"))
     trigger(svc)
     wait_for_429(svc, "a reload lowered the limit")
+    outcomes = len(svc.wait_for_records(reload_outcome, what="the lowering reload logged"))
     config.write_text(emptied)
     trigger(svc)
-    failed_reload(svc, "CONFIG_FILE")
+    svc.wait_for_records(reload_outcome, count=outcomes + 1, what="the reload of the emptied file logged")
     got = statuses(svc, 8)
     assert got == [429] * 8, f"the emptied file's reload changed the limits: {got}\n{svc.output()}"
+    failed_reload(svc, "CONFIG_FILE")
     assert svc.running, svc.output()
 
 

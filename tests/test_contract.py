@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from conftest import answers_of
+from conftest import answers_of, listed_settings
 from service import (
     REQUEST_TIMEOUT,
     Launcher,
@@ -650,13 +650,34 @@ def test_rate_limit_answers_429_but_spares_probes(launch: Launcher) -> None:
 # -- 9: configuration ----------------------------------------------------------------------------------
 
 
-def test_invalid_configuration_exits_2_naming_every_bad_variable(service_binary: Path) -> None:
-    """Invalid settings stop the start with exit code 2, and stderr names every invalid variable."""
-    stderr = refused_start(
-        service_binary, HTTP_ADDR="not-an-address", LOG_LEVEL="loud", RATE_LIMIT_BURST="-1", LOG_FORMAT="json"
+# URLs that parse as URLs but that the drivers refuse (an sslmode PostgreSQL does not have, a Redis
+# database that is not a number), each with a password that must appear nowhere.
+DRIVER_REFUSED_URLS = {
+    "DATABASE_URL": "postgres://app:{password}@127.0.0.1:5432/app?sslmode=bogus",
+    "REDIS_URL": "redis://:{password}@127.0.0.1:6379/abc",
+}
+
+
+def test_invalid_configuration_exits_2_naming_every_bad_variable(service_binary: Path, project: Path) -> None:
+    """Invalid settings stop the start with exit code 2, and stderr names every invalid variable: a
+    dependency's URL its driver refuses among them, its password written nowhere."""
+    password = f"pw-{uuid.uuid4().hex}"
+    urls = {
+        name: url.format(password=password)
+        for name, url in DRIVER_REFUSED_URLS.items()
+        if name in listed_settings(project)
+    }
+    stderr, stdout = refused_start_output(
+        service_binary,
+        HTTP_ADDR="not-an-address",
+        LOG_LEVEL="loud",
+        RATE_LIMIT_BURST="-1",
+        LOG_FORMAT="json",
+        **urls,
     )
-    for name in ("HTTP_ADDR", "LOG_LEVEL", "RATE_LIMIT_BURST"):
+    for name in ("HTTP_ADDR", "LOG_LEVEL", "RATE_LIMIT_BURST", *urls):
         assert name in stderr, f"stderr does not name {name}:\n{stderr}"
+    assert password not in stderr + stdout, f"a password was written out:\n{stdout}\n{stderr}"
 
 
 def test_rate_limit_near_zero_is_refused(service_binary: Path) -> None:
@@ -667,6 +688,12 @@ def test_rate_limit_near_zero_is_refused(service_binary: Path) -> None:
 
 def refused_start(service_binary: Path, **settings: str) -> str:
     """Start the service with these settings; it must exit with code 2 within 10 s. Its stderr."""
+    return refused_start_output(service_binary, **settings)[0]
+
+
+def refused_start_output(service_binary: Path, **settings: str) -> tuple[str, str]:
+    """Start the service with these settings; it must exit with code 2 within 10 s. Its stderr and
+    stdout."""
     env = clean_env(ADMIN_ADDR=f"127.0.0.1:{free_port()}", **settings)
     try:
         proc = subprocess.run(
@@ -675,7 +702,7 @@ def refused_start(service_binary: Path, **settings: str) -> str:
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"the service did not exit within 10s with {settings}: {exc.stderr!r}")
     assert proc.returncode == 2, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stderr
+    return proc.stderr, proc.stdout
 
 
 # -- 10: healthcheck command ---------------------------------------------------------------------------
@@ -935,6 +962,22 @@ def test_precedence_defaults_file_environment(
             id="invalid-unknown-wrong-type",
         ),
         pytest.param("log_level: info\nrate_limit_rps: [\n", ["CONFIG_FILE", "line"], id="malformed"),
+        # A key written twice, in other letter case or alike: each later one is named with its line and
+        # the first one's, and the file's other problems are named with them.
+        pytest.param(
+            "log_level: info\nrate_limit_rps: 5\nLog_Level: debug\n",
+            ["Log_Level", "line 3", "log_level", "line 1"],
+            id="case-variant-duplicate",
+        ),
+        pytest.param(
+            "rate_limit_burst: 5\nbogus: 1\nrate_limit_burst: 6\n",
+            ["rate_limit_burst", "line 3", "line 1", "bogus", "line 2"],
+            id="duplicate-and-unknown",
+        ),
+        # A file named but holding no setting is a mistake (a file caught half-written, a wrong
+        # path's empty file), not a way to ask for the defaults.
+        pytest.param("", ["CONFIG_FILE", "no settings"], id="empty"),
+        pytest.param("# rate_limit_rps: 5\n\n   \n", ["CONFIG_FILE", "no settings"], id="comments-only"),
     ],
 )
 def test_invalid_file_exits_2_naming_every_key_and_line(
@@ -1314,3 +1357,80 @@ def test_readiness_checks_are_metrics(service: Service) -> None:
         want = 1.0 if check.get("status") == "ok" else 0.0
         got = [s.value for s in metrics.samples("readiness_check_ok") if s.labels.get("check") == name]
         assert got == [want], f"readiness_check_ok{{check={name!r}}} = {got}, /readyz says {check}"
+
+
+# -- configuration files: a reload never reads a half-written file as the defaults --------------------
+#
+# A non-atomic writer truncates the file before it writes the new content: a reload in between must
+# not read "no settings" as "every default" (rate limits back at 100/s for a moment), and a key
+# written twice must not be settled by whichever the parser keeps.
+
+
+def hangup(svc: Service) -> None:
+    """Ask svc to reload its file by SIGHUP."""
+    svc.proc.send_signal(signal.SIGHUP)
+
+
+def let_the_watch_see_it(svc: Service) -> None:
+    """Nothing to do: the service watches the file and reloads when it changes."""
+
+
+RELOAD_TRIGGERS = [pytest.param(hangup, id="sighup"), pytest.param(let_the_watch_see_it, id="change")]
+
+
+def reload_outcome(record: dict[str, Any]) -> bool:
+    """Whether record tells how a reload ended: INFO `configuration reloaded`, or an ERROR naming
+    the bad keys."""
+    failed = record.get("level") == "error" and "keys" in record
+    return failed or record.get("msg") == "configuration reloaded"
+
+
+def failed_reload(svc: Service, key: str) -> dict[str, Any]:
+    """The ERROR record of a failed reload naming key among its bad keys."""
+    return svc.wait_for_records(
+        lambda r: r.get("level") == "error" and key in json.dumps(r.get("keys")),
+        what=f"a failed reload at ERROR naming {key}",
+    )[0]
+
+
+@pytest.mark.usefixtures("needs_file")
+@pytest.mark.parametrize("trigger", RELOAD_TRIGGERS)
+@pytest.mark.parametrize("emptied", [pytest.param("", id="empty"), pytest.param("# wip\n\n", id="comments")])
+def test_emptied_file_is_refused_on_reload_and_the_lowered_limit_holds(
+    launch: Launcher, tmp_path: Path, trigger: Callable[[Service], None], emptied: str
+) -> None:
+    """A reload lowers the rate limit; the file is then emptied (as a writer that truncates it before
+    writing leaves it for a moment) and reloaded: the lowered limit still holds (429s, where the
+    defaults or no limit would answer 200), and an ERROR record names CONFIG_FILE."""
+    config = tmp_path / "config.yaml"
+    config.write_text(rate_limit_file("1000", "1000"))
+    svc = launch(CONFIG_FILE=str(config))
+    assert statuses(svc, 8) == [200] * 8
+    config.write_text(rate_limit_file("0.001", "2"))
+    trigger(svc)
+    wait_for_429(svc, "a reload lowered the limit")
+    outcomes = len(svc.wait_for_records(reload_outcome, what="the lowering reload logged"))
+    config.write_text(emptied)
+    trigger(svc)
+    svc.wait_for_records(reload_outcome, count=outcomes + 1, what="the reload of the emptied file logged")
+    got = statuses(svc, 8)
+    assert got == [429] * 8, f"the emptied file's reload changed the limits: {got}\n{svc.output()}"
+    failed_reload(svc, "CONFIG_FILE")
+    assert svc.running, svc.output()
+
+
+@pytest.mark.usefixtures("needs_file")
+@pytest.mark.parametrize("trigger", RELOAD_TRIGGERS)
+def test_reload_with_a_key_written_twice_changes_nothing(
+    launch: Launcher, tmp_path: Path, trigger: Callable[[Service], None]
+) -> None:
+    """A reloaded file that writes a key twice (here in two letter cases) is refused like any invalid
+    file: an ERROR record names the key, and not even the file's valid lowered limit applies."""
+    config = tmp_path / "config.yaml"
+    config.write_text(rate_limit_file("1000", "1000"))
+    svc = launch(CONFIG_FILE=str(config))
+    config.write_text(rate_limit_file("0.001", "2", Rate_Limit_Burst="2"))
+    trigger(svc)
+    failed_reload(svc, "Rate_Limit_Burst")
+    assert statuses(svc, 8) == [200] * 8, "a file with a key written twice was applied"
+    assert svc.running, svc.output()

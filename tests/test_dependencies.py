@@ -775,6 +775,43 @@ def test_passwords_are_never_written_out(own: Setup, tmp_path: Path) -> None:
         assert unparsable.wait_exit(5) != 0, unparsable.output()
 
 
+# A URL that parses as a URL but that its driver refuses: an sslmode PostgreSQL does not have, a Redis
+# database that is not a number. {password} and {host} are filled in.
+DRIVER_REFUSED_URLS = {
+    "DATABASE_URL": "postgres://app:{password}@{host}/app?sslmode=bogus",
+    "REDIS_URL": "redis://:{password}@{host}/abc",
+}
+
+
+@pytest.mark.parametrize("combination", combinations(any_of=("database", "cache")))
+@pytest.mark.parametrize("source", ["environment", "file"])
+def test_urls_the_drivers_refuse_exit_2_naming_each(shared: Setup, tmp_path: Path, source: str) -> None:
+    """A DATABASE_URL or REDIS_URL that its driver refuses, from the variable or from <NAME>_FILE,
+    stops the start with exit code 2, named together with another invalid setting (every problem at
+    once, not the first driver's error alone), and its password is written nowhere."""
+    password = f"refused-secret-{secrets.token_hex(8)}"
+    shared.made_up.append(password)
+    env = {"LOG_LEVEL": "loud"}
+    named = ["LOG_LEVEL"]
+    for question, name in (("database", "DATABASE_URL"), ("cache", "REDIS_URL")):
+        if not shared.built.has(question):
+            continue
+        url = DRIVER_REFUSED_URLS[name].format(password=password, host=f"127.0.0.1:{free_port()}")
+        if source == "file":
+            (tmp_path / name).write_text(url + "\n")
+            env[f"{name}_FILE"] = str(tmp_path / name)
+        else:
+            env[name] = url
+        named.append(name)
+    svc = Service.start(shared.built.binary, QUICK | env)
+    shared.launcher.started.append(svc)
+    code = svc.wait_exit(10)
+    assert code == 2, f"exit code {code}\n{svc.output()}"
+    stderr = svc.stderr_text()
+    for name in named:
+        assert name in stderr, f"stderr does not name {name}:\n{stderr}"
+
+
 # -- shutdown --------------------------------------------------------------------------------------------
 
 

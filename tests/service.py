@@ -281,6 +281,46 @@ class Service:
             "POST", path, body=body, headers={"Content-Type": "application/json", **(headers or {})}
         )
 
+    def flood(
+        self,
+        method: str,
+        path: str,
+        seconds: float,
+        *,
+        clients: int = 4,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[int]:
+        """Send the same request on keep-alive connections from several threads for a while (a new
+        connection whenever the service closes one); return the status of every answer."""
+        until = time.monotonic() + seconds
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def client() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=5)
+            got: list[int] = []
+            try:
+                while time.monotonic() < until:
+                    conn.request(method, path, body=body, headers=dict(headers or {}))
+                    resp = conn.getresponse()
+                    resp.read()
+                    got.append(resp.status)
+                    if resp.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=5)
+            finally:
+                conn.close()
+                with lock:
+                    statuses.extend(got)
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return statuses
+
     def metrics(self) -> Metrics:
         resp = self.get("/metrics", admin=True)
         assert resp.status == 200, f"GET /metrics on the admin port: {resp.describe()}"

@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -1101,38 +1100,6 @@ RECORDS_PER_KIND = 10
 SUPPRESSED = "log records suppressed"
 
 
-def flood(svc: Service, path: str, seconds: float, clients: int = 4) -> list[int]:
-    """Send requests to path on keep-alive connections from several threads for a while; return the
-    status of every answer."""
-    until = time.monotonic() + seconds
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=5)
-        got: list[int] = []
-        try:
-            while time.monotonic() < until:
-                conn.request("GET", path)
-                resp = conn.getresponse()
-                resp.read()
-                got.append(resp.status)
-                if resp.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=5)
-        finally:
-            conn.close()
-            with lock:
-                statuses.extend(got)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return statuses
-
-
 def summaries(svc: Service, **fields: Any) -> list[dict[str, Any]]:
     """The summary records whose fields have these values."""
     wanted = fields.items()
@@ -1145,7 +1112,7 @@ def test_a_flood_of_429s_is_summarised(launch: Launcher) -> None:
     http_requests_total all account for every 429 sent."""
     svc = launch(RATE_LIMIT_RPS="1", RATE_LIMIT_BURST="1")
     seconds = 2.0
-    statuses = flood(svc, "/version", seconds)
+    statuses = svc.flood("GET", "/version", seconds)
     refused = statuses.count(429)
     assert refused > 20 * RECORDS_PER_KIND, f"only {refused} 429s in {seconds}s: not a flood"
 

@@ -20,7 +20,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -448,35 +447,6 @@ RECORDS_PER_KIND = 10
 SUPPRESSED = "log records suppressed"
 
 
-def post_burst(svc: Service, seconds: float, clients: int = 4) -> list[int]:
-    """POST notes on keep-alive connections from several threads for a while; every answer's status."""
-    until = time.monotonic() + seconds
-    statuses: list[int] = []
-    lock = threading.Lock()
-    body = json.dumps({"title": "burst", "body": "x"})
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=5)
-        got: list[int] = []
-        try:
-            while time.monotonic() < until:
-                conn.request("POST", "/v1/notes", body=body, headers={"Content-Type": "application/json"})
-                resp = conn.getresponse()
-                resp.read()
-                got.append(resp.status)
-        finally:
-            conn.close()
-            with lock:
-                statuses.extend(got)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return statuses
-
-
 @pytest.mark.parametrize("combination", combinations("database"))
 def test_database_outage_under_load_logs_a_bounded_summarised_flood(own: Setup) -> None:
     """PostgreSQL stopped under a burst of note POSTs: each kind of error record (its message, route
@@ -488,7 +458,10 @@ def test_database_outage_under_load_logs_a_bounded_summarised_flood(own: Setup) 
     wait_readiness_failing(svc, "postgres")
     before = len(svc.records())
     seconds = 2.0
-    statuses = post_burst(svc, seconds)
+    body = json.dumps({"title": "burst", "body": "x"}).encode()
+    statuses = svc.flood(
+        "POST", "/v1/notes", seconds, body=body, headers={"Content-Type": "application/json"}
+    )
     failed = statuses.count(503)
     assert failed > 20 * RECORDS_PER_KIND, f"only {failed} 503s in {seconds}s: not a flood ({set(statuses)})"
 

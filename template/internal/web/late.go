@@ -28,10 +28,9 @@ type lateGuard struct {
 }
 
 // open makes g forward to w, which serves one request.
-func (g *lateGuard) open(w http.ResponseWriter) *lateGuard {
+func (g *lateGuard) open(w http.ResponseWriter) {
 	g.w = w
 	g.closed.Store(false)
-	return g
 }
 
 // close makes g drop what is written to it from now on.

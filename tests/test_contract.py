@@ -623,6 +623,76 @@ def test_413_and_429_carry_the_route(launch: Launcher) -> None:
         assert count >= 1, f"http_requests_total{{method={method},route={route},code={status}}} = {count}"
 
 
+# -- client input never answers 5xx: note IDs and text a store cannot keep ----------------------------
+
+# Note IDs are 26 characters of upper-case base32 (A-Z, 2-7): any other path segment names no note.
+MALFORMED_NOTE_IDS = {
+    "nul": "%00",
+    "invalid-utf8": "%ff",
+    "nul-in-a-well-sized-id": "A" * 25 + "%00",
+    "invalid-utf8-in-a-well-sized-id": "A" * 25 + "%FF",
+    "non-ascii-in-a-well-sized-id": "%C3%89" + "A" * 24,
+    "one-too-long": "A" * 27,
+    "overlong": "A" * 4000,
+    "one-too-short": "A" * 25,
+    "lower-case": "a" * 26,
+    "not-base32": "0" * 26,
+    "uuid": "123e4567-e89b-12d3-a456-426614174000",
+    "encoded-slash": "A" * 12 + "%2F" + "A" * 13,
+    "sql": "%27%20OR%20%271%27%3D%271",
+}
+
+
+def assert_no_error_record(svc: Service) -> None:
+    """No log record so far is at level error (what a 5xx or a store's failure logs)."""
+    svc.settle()
+    errors = [r for r in svc.records() if str(r.get("level")).lower() == "error"]
+    assert not errors, f"client input must log no ERROR record: {errors}"
+
+
+@pytest.mark.usefixtures("needs_example_api")
+def test_malformed_note_id_is_a_404_problem(service: Service) -> None:
+    """GET /v1/notes/{id} of an ID no note can have (NUL, invalid UTF-8, too long, another alphabet)
+    answers a 404 problem, like one that was never created, and logs no error, whatever the store."""
+    wrong = []
+    for name, note_id in {**MALFORMED_NOTE_IDS, "well-formed-never-created": "A" * 26}.items():
+        resp = service.get(f"/v1/notes/{note_id}")
+        if resp.status != 404 or resp.media_type != "application/problem+json":
+            wrong.append(f"{name}: {resp.describe()}")
+    assert not wrong, "expected a 404 problem for:\n" + "\n".join(wrong)
+    assert_no_error_record(service)
+
+
+@pytest.mark.usefixtures("needs_example_api")
+@pytest.mark.parametrize("field", ["title", "body"])
+def test_nul_in_a_note_field_is_a_422_problem_naming_it(service: Service, field: str) -> None:
+    """A note whose field holds U+0000 (which PostgreSQL's text cannot store) answers 422 naming that
+    field, and logs no error, whatever the store."""
+    note = {"title": "hi", "body": "x", field: "a\u0000b"}
+    problem = assert_problem(service.post_json("/v1/notes", note), 422)
+    errors = problem.get("errors")
+    fields = [e.get("field") for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    assert fields == [field], f"errors must name the field {field} alone: {problem}"
+    assert_no_error_record(service)
+
+
+@pytest.mark.usefixtures("needs_example_api")
+@pytest.mark.parametrize(
+    "title",
+    [pytest.param(b"a\\ud800b", id="lone-surrogate"), pytest.param(b"a\xffb", id="invalid-utf8")],
+)
+def test_invalid_unicode_in_a_note_is_kept_as_u_fffd(service: Service, title: bytes) -> None:
+    """A lone surrogate escape or invalid UTF-8 in a JSON string is read as U+FFFD: the note is created
+    and read back with it, and nothing is logged as an error, whatever the store."""
+    body = b'{"title":"' + title + b'","body":"x"}'
+    created = service.request("POST", "/v1/notes", body=body, headers={"Content-Type": "application/json"})
+    assert created.status == 201, created.describe()
+    fetched = service.get(f"/v1/notes/{created.json()['id']}")
+    assert fetched.status == 200, fetched.describe()
+    assert fetched.json()["title"] == "a\ufffdb", fetched.describe()
+    assert_no_error_record(service)
+
+
 # -- 8: rate limiting ----------------------------------------------------------------------------------
 
 

@@ -227,13 +227,28 @@ def go(project: Path, *args: str, timeout: float = 600, env: dict[str, str] | No
 
 
 @pytest.fixture(scope="session")
-def service_binary(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def per_project() -> dict[tuple[str, Path], Any]:
+    """What a session fixture made for a rendered project, kept for the whole session: pytest sets up
+    a parametrized session fixture again whenever the tests it runs switch from one combination to
+    another and back (other test modules come between), which would build each service, and
+    migrate each database, hundreds of times."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def service_binary(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, per_project: dict[tuple[str, Path], Any]
+) -> Path:
     """The variant's service, built static and with -trimpath like the image's (test_deploy runs the
     Dockerfile's own build command)."""
-    name = answers_of(project)["project_name"]
-    out = tmp_path_factory.mktemp("bin") / name
-    go(project, "build", "-trimpath", "-o", str(out), f"./cmd/{name}", env={"CGO_ENABLED": "0"})
-    return out
+    key = ("service_binary", project)
+    if key not in per_project:
+        name = answers_of(project)["project_name"]
+        out = tmp_path_factory.mktemp("bin") / name
+        go(project, "build", "-trimpath", "-o", str(out), f"./cmd/{name}", env={"CGO_ENABLED": "0"})
+        per_project[key] = out
+    binary: Path = per_project[key]
+    return binary
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -328,10 +343,16 @@ def migrate(binary: Path, env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def dependency_env(project: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+def dependency_env(
+    project: Path, request: pytest.FixtureRequest, per_project: dict[tuple[str, Path], Any]
+) -> dict[str, str]:
     """The environment that connects the variant's service to its dependencies, a fresh database
     migrated for it: empty for a variant that needs none."""
-    urls = dependency_urls(project, request)
-    if "DATABASE_URL" in urls:
-        migrate(request.getfixturevalue("service_binary"), urls)
-    return urls
+    key = ("dependency_env", project)
+    if key not in per_project:
+        urls = dependency_urls(project, request)
+        if "DATABASE_URL" in urls:
+            migrate(request.getfixturevalue("service_binary"), urls)
+        per_project[key] = urls
+    env: dict[str, str] = per_project[key]
+    return dict(env)

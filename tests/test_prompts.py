@@ -122,6 +122,16 @@ def test_help_is_one_short_line(name: str) -> None:
     assert len(help_text) <= HELP_COLUMNS, f"{name}'s help is {len(help_text)} > {HELP_COLUMNS} characters"
 
 
+@pytest.mark.parametrize("name", [name for name, q in questions().items() if "choices" in q])
+def test_each_choice_says_how_to_pick_it(name: str) -> None:
+    """A choice reads "value: when to pick it", on one line of the prompt."""
+    for title, value in questions()[name]["choices"].items():
+        assert title.startswith(f"{value}: "), f"{name}: {title!r} does not start with '{value}: '"
+        reason = title.removeprefix(f"{value}: ")
+        assert len(reason.split()) >= 3, f"{name}: {title!r} does not say in a few words when to pick it"
+        assert len(title) <= HELP_COLUMNS, f"{name}: {title!r} is {len(title)} > {HELP_COLUMNS} characters"
+
+
 def test_every_validator_has_bad_answers_to_try() -> None:
     validated = {name for name, q in questions().items() if "validator" in q}
     assert validated == set(BAD_ANSWERS), "keep BAD_ANSWERS in step with copier.yml's validators"

@@ -121,6 +121,8 @@ def test_next_steps_start_the_service(
                 words, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
             )
             assert migrated.returncode == 0, f"{step} failed:\n{migrated.stdout}\n{migrated.stderr}"
+            # It logs as `make run` does: text for a person at a terminal.
+            assert not json_lines(migrated.stdout + migrated.stderr), migrated.stdout
         elif words[:2] == ["make", "run"]:
             run_step = words
         if (words[0] != "cd" and run_step is None) or words[:2] == ["make", "run"]:
@@ -154,11 +156,17 @@ def test_next_steps_start_the_service(
             os.killpg(proc.pid, signal.SIGTERM)
             output, _ = proc.communicate(timeout=60)
         assert ready, f"`make run` exited {proc.returncode}:\n{output}"
+        assert not json_lines(output), output
     # The steps made it a git repository, whose commit `make run`'s build baked in.
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
     )
     assert version["commit"] == head.stdout.strip(), version
+
+
+def json_lines(output: str) -> list[str]:
+    """The lines of output that are JSON objects: log records in the JSON format."""
+    return [line for line in output.splitlines() if line.startswith("{") and line.endswith("}")]
 
 
 # Who commits, as a user's git configuration says.

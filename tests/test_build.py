@@ -38,6 +38,26 @@ def test_own_tests_pass_with_race_detector(project: Path, request: pytest.Fixtur
     )
 
 
+def test_make_test_names_what_it_skipped(project: Path, request: pytest.FixtureRequest) -> None:
+    """Plain `make test` ends with one line naming every variable whose server tests it skipped,
+    and says nothing once they are all set (one set and one not, when the variant needs two)."""
+    urls = dependency_urls(project, request)
+    if not urls:
+        pytest.skip("this variant's tests need no server (neither a database nor a cache)")
+    names = list(urls)
+    for given in [names[:0], names[:1]] if len(names) > 1 else [names[:0]]:
+        env = {k: v for k, v in os.environ.items() if k not in urls} | {k: urls[k] for k in given}
+        proc = subprocess.run(
+            ["make", "test"], cwd=project, capture_output=True, text=True, timeout=900, env=env, check=False
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        unset = " ".join(k for k in names if k not in given)
+        assert proc.stdout.splitlines()[-1] == (
+            "Skipped the tests that need a server, the whole program's among them; "
+            f'unset: {unset} (README, "Test it").'
+        ), proc.stdout
+
+
 def skips_naming(verbose_output: str, names: Iterable[str]) -> list[str]:
     """The tests `go test -v` reports skipped with a reason that names one of names. (Its output
     streams: a test's log lines come between its last `=== RUN` or `=== CONT` and its `--- SKIP`.)"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import select
 import shutil
 import signal
@@ -988,6 +989,18 @@ def test_variant_declares_what_it_reads(service_binary: Path, reads_file: bool, 
     assert ("CONFIG_FILE" in usage) == reads_file, f"usage and config.example.yaml disagree:\n{usage}"
     readme = (project / "README.md").read_text()
     assert ("config.example.yaml" in readme) == reads_file, "README and config.example.yaml disagree"
+
+
+def test_readme_names_every_secret(project: Path) -> None:
+    """The README's sentence on secrets names every setting the configuration treats as one."""
+    table = (project / "internal/config/config.go").read_text()
+    secrets = re.findall(r'\{Env: "([A-Z0-9_]+)", Secret: true\}', table)
+    sentence = re.search(
+        r"^Secrets \((.*?)\) come only from the environment", (project / "README.md").read_text(), re.M
+    )
+    assert sentence, "the README has no sentence on secrets"
+    named = re.findall(r"`([A-Z0-9_]+)`", sentence[1])
+    assert named == secrets, f"README names {named}, the configuration's secrets are {secrets}"
 
 
 @pytest.mark.parametrize("layers", ["defaults", "environment", "file", "environment-over-file"])

@@ -11,9 +11,11 @@ written (`make migrate`, `make run`).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -77,8 +79,11 @@ def test_next_steps_start_the_service(
     render: Render,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
+    tmp_path: Path,
 ) -> None:
-    project = render(answers)
+    # A copy: the steps make it a git repository, and the rendering is shared with other tests.
+    project = tmp_path / "service"
+    shutil.copytree(render(answers), project)
     steps = next_steps(answers, str(project))
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
     port, admin = free_port(), free_port()
@@ -91,6 +96,18 @@ def test_next_steps_start_the_service(
         words = shlex.split(step)
         if words[0] == "cd":
             cwd = Path(words[1])
+        elif words[0] == "git":
+            assert cwd == project, "the steps start with `cd` into the project"
+            done = subprocess.run(
+                step,
+                shell=True,
+                cwd=cwd,
+                env={**env, **GIT_IDENTITY},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode == 0, f"{step} failed:\n{done.stdout}\n{done.stderr}"
         elif words[:4] == ["docker", "compose", "up", "-d"]:
             services = [w for w in words[4:] if not w.startswith("-")]
             assert set(services) <= set(compose["services"]), f"{step}: not services of docker-compose.yml"
@@ -104,6 +121,8 @@ def test_next_steps_start_the_service(
                 words, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
             )
             assert migrated.returncode == 0, f"{step} failed:\n{migrated.stdout}\n{migrated.stderr}"
+            # It logs as `make run` does: text for a person at a terminal.
+            assert not json_lines(migrated.stdout + migrated.stderr), migrated.stdout
         elif words[:2] == ["make", "run"]:
             run_step = words
         if (words[0] != "cd" and run_step is None) or words[:2] == ["make", "run"]:
@@ -131,11 +150,32 @@ def test_next_steps_start_the_service(
                 interval=0.5,
                 what="`make run` to serve a ready service",
             )
+            version = json.loads(http_request(port, "GET", "/version").body) if ready else {}
         finally:
             # make and the service it started: SIGTERM, as Ctrl-C's SIGINT would reach both.
             os.killpg(proc.pid, signal.SIGTERM)
             output, _ = proc.communicate(timeout=60)
         assert ready, f"`make run` exited {proc.returncode}:\n{output}"
+        assert not json_lines(output), output
+    # The steps made it a git repository, whose commit `make run`'s build baked in.
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert version["commit"] == head.stdout.strip(), version
+
+
+def json_lines(output: str) -> list[str]:
+    """The lines of output that are JSON objects: log records in the JSON format."""
+    return [line for line in output.splitlines() if line.startswith("{") and line.endswith("}")]
+
+
+# Who commits, as a user's git configuration says.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "A User",
+    "GIT_AUTHOR_EMAIL": "user@example.com",
+    "GIT_COMMITTER_NAME": "A User",
+    "GIT_COMMITTER_EMAIL": "user@example.com",
+}
 
 
 def _status(port: int) -> int | None:

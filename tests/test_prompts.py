@@ -5,6 +5,7 @@ tested in test_render.py, on a copy of the template that has one.)"""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,16 @@ def test_help_is_one_short_line(name: str) -> None:
     assert len(help_text) <= HELP_COLUMNS, f"{name}'s help is {len(help_text)} > {HELP_COLUMNS} characters"
 
 
+@pytest.mark.parametrize("name", [name for name, q in questions().items() if "choices" in q])
+def test_each_choice_says_how_to_pick_it(name: str) -> None:
+    """A choice reads "value: when to pick it", on one line of the prompt."""
+    for title, value in questions()[name]["choices"].items():
+        assert title.startswith(f"{value}: "), f"{name}: {title!r} does not start with '{value}: '"
+        reason = title.removeprefix(f"{value}: ")
+        assert len(reason.split()) >= 3, f"{name}: {title!r} does not say in a few words when to pick it"
+        assert len(title) <= HELP_COLUMNS, f"{name}: {title!r} is {len(title)} > {HELP_COLUMNS} characters"
+
+
 def test_every_validator_has_bad_answers_to_try() -> None:
     validated = {name for name, q in questions().items() if "validator" in q}
     assert validated == set(BAD_ANSWERS), "keep BAD_ANSWERS in step with copier.yml's validators"
@@ -175,3 +186,51 @@ def test_message_after_copy(src_path: str, warned: bool) -> None:
     assert ("Warning: the template came from a local path" in message) is warned, message
     ours = [line for line in message.splitlines() if src_path not in line]
     assert all(len(line) <= TERMINAL_COLUMNS for line in ours), message
+
+
+COPIER_MESSAGES = yaml.safe_load(COPIER_YML.read_text())
+CHOICE_QUESTIONS = [name for name, q in questions().items() if "choices" in q]
+
+
+def message_before(operation: str, data: dict[str, Any]) -> str:
+    template = COPIER_MESSAGES[f"_message_before_{operation}"]
+    return copier_jinja().from_string(template).render({"_copier_conf": {"data": data}})
+
+
+@pytest.mark.parametrize("operation", ["copy", "update"])
+@pytest.mark.parametrize("name", CHOICE_QUESTIONS)
+def test_refused_choice_is_named_in_one_line(operation: str, name: str) -> None:
+    """Before copier's traceback, one line names the refused answer and every choice offered."""
+    offered = list(questions()[name]["choices"].values())
+    assert message_before(operation, {name: "fiber"}).strip() == (
+        f"--data {name}=fiber is refused: choose one of {', '.join(map(str, offered))}."
+    )
+    for value in offered:
+        assert message_before(operation, {name: value}) == "", value
+
+
+def test_refused_choice_is_named_before_the_traceback(tmp_path: Path) -> None:
+    dst = tmp_path / "svc"
+    proc = subprocess.run(
+        [
+            COPIER,
+            "copy",
+            "--vcs-ref",
+            "HEAD",
+            "--defaults",
+            "--data",
+            "http_framework=fiber",
+            str(TEMPLATE_ROOT),
+            str(dst),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert proc.returncode != 0
+    first = next(line for line in proc.stderr.splitlines() if line.startswith(("--data", "Traceback")))
+    assert first == "--data http_framework=fiber is refused: choose one of stdlib, chi, gin, echo.", (
+        proc.stderr
+    )
+    assert not (tmp_path / "svc").exists()

@@ -112,6 +112,31 @@ def run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
     )
 
 
+# What makes a line of the Quick start's output look like trouble to someone new.
+ALARMING = re.compile(r"warn|not found|error|traceback|deprecat", re.IGNORECASE)
+TROUBLESHOOTING = TEMPLATE_ROOT / "docs" / "troubleshooting.md"
+
+
+def alarming(output: str) -> list[str]:
+    return sorted({line.strip() for line in output.splitlines() if ALARMING.search(line)})
+
+
+def explained(line: str) -> bool:
+    """Whether docs/troubleshooting.md quotes the line (inline in backticks or double quotes, or in
+    a code block), up to its variable parts (versions, paths)."""
+    text = TROUBLESHOOTING.read_text()
+    blocks = re.findall(r"^```\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
+    prose = re.sub(r"^```\n.*?^```$", "", text, flags=re.MULTILINE | re.DOTALL)
+    quoted = re.findall(r"`([^`\n]{12,})`|\"([^\"\n]{12,})\"", prose)
+    quotes = [q.strip() for pair in quoted for q in pair] + "".join(blocks).splitlines()
+    patterns = [re.escape(q).replace(VERSION_QUOTED, r"\S+") for q in quotes if q.strip()]
+    return any(re.search(p, line) for p in patterns)
+
+
+# The version troubleshooting.md quotes, which stands for any.
+VERSION_QUOTED = re.escape("0.0.0.post294.dev0+7bcf7c1")
+
+
 def test_readme_has_two_commands() -> None:
     quick = quickstart.read()
     assert "copier copy" in quick.generate
@@ -141,6 +166,9 @@ def test_quick_start_as_written(tmp_path: Path) -> None:
     summary = [line for line in output.splitlines() if " passed" in line and " in " in line]
     assert summary, f"pytest ran no tests:\n{output}"
     assert " failed" not in summary[-1], summary[-1]
+    worrying = alarming(generated.stdout + generated.stderr + output)
+    unexplained = [line for line in worrying if not explained(line)]
+    assert not unexplained, f"worrying lines that troubleshooting.md does not explain: {unexplained}"
     # The sessions ran on the Python the user has, not on another one found elsewhere (a 3.11).
     for session in ("lint", "tests"):
         venv_python = clone / ".nox" / session / "bin" / "python"

@@ -1,10 +1,12 @@
-"""`python -m bench [--quick] [--out DIR]`: measure every variant and write the report.
+"""`python -m bench [--quick] [--out DIR] [--against REF]`: measure every variant and write the report.
 
 A full run writes docs/performance.md (its generated section) and docs/performance.svg. `--quick` makes
 every measurement once, briefly, of the default variant and one other, and writes the report to a
 temporary directory unless --out is given: it checks that the harness works, and its numbers mean
 nothing. Either fails when a measurement cannot
-be made, never because of what it measured.
+be made, never because of what it measured. `--against REF` also renders the default variant from the
+template's commit REF and loads it in the same rounds as this checkout's, as stack and as sync: the
+report then says whether the default variant's throughput changed since REF, on the same machine.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs; report to a temporary directory")
     parser.add_argument("--out", type=Path, help="directory for performance.md and performance.svg")
     parser.add_argument("--keep", action="store_true", help="keep the rendered projects and logs")
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="also measure the default variant rendered from this commit, tag or branch",
+    )
     args = parser.parse_args(argv)
     settings = Settings.short() if args.quick else Settings.full()
     out: Path = args.out or (Path(tempfile.mkdtemp(prefix="bench-report-")) if args.quick else DOCS)
@@ -37,6 +44,11 @@ def main(argv: list[str]) -> int:
     if out.resolve() != DOCS.resolve() and (DOCS / "performance.md").exists() and not markdown.exists():
         shutil.copy(DOCS / "performance.md", markdown)
 
+    try:
+        against = None if args.against is None else project.resolve_ref(args.against)
+    except BenchError as exc:
+        log(f"FAILED: {exc}")
+        return 1
     work = Path(tempfile.mkdtemp(prefix="bench-work-"))
     variants = project.bench_variants()
     if args.quick:
@@ -45,7 +57,7 @@ def main(argv: list[str]) -> int:
         variants = variants[:2]
     log(f"variants: {', '.join(v.id for v in variants)}; work directory {work}")
     try:
-        run: Run = measure(variants, work, settings)
+        run: Run = measure(variants, work, settings, against)
         report.write(run, markdown, out / "performance.svg")
         (work / "results.json").write_text(json.dumps(asdict(run), indent=2, default=str))
     except BenchError as exc:

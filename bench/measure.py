@@ -23,6 +23,10 @@ from tooling import dockerfile
 # variant (the probes /livez and /readyz are mounted outside it).
 ROUTE = "/version"
 
+# The servers of a load run that are the generated service (the others are baselines): "against" and
+# "against-sync" are the default variant rendered from an older commit (--against), run as stack and sync.
+SERVICES = ("stack", "sync", "against", "against-sync")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -101,6 +105,12 @@ class LoadResult:
     sync_costs: list[RequestCost] = field(default_factory=list)
     scaffold: list[load.WrkResult] = field(default_factory=list)
     scaffold_costs: list[RequestCost] = field(default_factory=list)
+    # With --against, the default variant only: the service rendered from the older commit, as stack and
+    # as sync, each run right after this checkout's.
+    against: list[load.WrkResult] = field(default_factory=list)
+    against_costs: list[RequestCost] = field(default_factory=list)
+    against_sync: list[load.WrkResult] = field(default_factory=list)
+    against_sync_costs: list[RequestCost] = field(default_factory=list)
     # The other variants: the default run's scaffold / bare, to compare them with the scaffold through bare.
     scaffold_to_bare: float | None = None
 
@@ -122,6 +132,16 @@ class LoadResult:
     def sync_ratio(self) -> float | None:
         """Synchronous access log / bare."""
         return self._per_round(self.sync, self.bare)
+
+    @property
+    def stack_change(self) -> float | None:
+        """This checkout's stack / the older commit's, in the same rounds: below 1 is slower."""
+        return self._per_round(self.stack, self.against)
+
+    @property
+    def sync_change(self) -> float | None:
+        """This checkout's sync / the older commit's."""
+        return self._per_round(self.sync, self.against_sync)
 
     @property
     def scaffold_ratio(self) -> float | None:
@@ -201,8 +221,8 @@ def template_version() -> str:
     return describe + (" with uncommitted changes" if status.stdout.strip() else "")
 
 
-def machine() -> dict[str, str]:
-    """What the numbers were measured on."""
+def machine(against: str | None = None) -> dict[str, str]:
+    """What the numbers were measured on, and the commits measured."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
     models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
     mem = re.search(r"^MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text(), re.M)
@@ -222,6 +242,11 @@ def machine() -> dict[str, str]:
         "Python": platform.python_version(),
         "copier": importlib.metadata.version("copier"),
         "Template": template_version(),
+        **(
+            {"Against": _first_line(["git", "-C", str(project.ROOT), "describe", "--always", against])}
+            if against
+            else {}
+        ),
         "Date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "Load average before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
     }
@@ -251,7 +276,7 @@ def measure_load(
         for name, (binary, env) in servers.items():
             started[name] = Server.start(name, binary, logs, env, cpu=load.SERVER_CPU)
         for name, srv in started.items():
-            srv.wait_ready("/readyz" if name in ("stack", "sync") else ROUTE)
+            srv.wait_ready("/readyz" if name in SERVICES else ROUTE)
         answers = {name: http_get(srv.port, ROUTE) for name, srv in started.items()}
         if len(set(answers.values())) != 1 or answers["bare"][0] != 200:
             raise BenchError(f"the servers answer {ROUTE} differently: {answers}")
@@ -281,7 +306,7 @@ def measure_load(
     finally:
         for name, srv in started.items():
             codes[name] = srv.stop()
-    for name in ("stack", "sync"):
+    for name in SERVICES:
         if name not in started:
             continue
         if codes[name] != 0:
@@ -301,10 +326,16 @@ def measure_load(
         sync_costs=costs.get("sync", []),
         scaffold=runs.get("scaffold", []),
         scaffold_costs=costs.get("scaffold", []),
+        against=runs.get("against", []),
+        against_costs=costs.get("against", []),
+        against_sync=runs.get("against-sync", []),
+        against_sync_costs=costs.get("against-sync", []),
     )
 
 
-def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
+def measure_variant(variant: Variant, work: Path, s: Settings, against: str | None = None) -> VariantResult:
+    """Measure one variant; against, a commit, adds the default variant rendered from it to the load
+    rounds of the full variant, each of its runs right after this checkout's."""
     result = VariantResult(variant)
     work.mkdir(parents=True)
     proj = work / "project"
@@ -324,9 +355,18 @@ def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
             raise BenchError(f"no size known for the base image {choice!r}: add it to tooling/dockerfile.py")
         if choice == base:
             result.image_bytes[choice] = result.binary_bytes + dockerfile.BASE_IMAGE_BYTES[choice]
+    sync_env = {**LOAD_ENV, "LOG_FLUSH_INTERVAL": "0s"}
     servers = {"bare": (bare, {}), "stack": (service, LOAD_ENV)}
+    older = None
+    if variant.full and against:
+        log(f"{variant.id}: render and build {against[:12]}")
+        project.render(variant, work / "against", against)
+        older, _ = project.build_service(work / "against", bin_dir / "against")
+        servers["against"] = (older, LOAD_ENV)
     if variant.full:
-        servers["sync"] = (service, {**LOAD_ENV, "LOG_FLUSH_INTERVAL": "0s"})
+        servers["sync"] = (service, sync_env)
+        if older is not None:
+            servers["against-sync"] = (older, sync_env)
         servers["scaffold"] = (project.build_scaffold(proj, work / "scaffold", bin_dir), {})
 
     log(f"{variant.id}: Go benchmarks")
@@ -365,11 +405,12 @@ def measure_variant(variant: Variant, work: Path, s: Settings) -> VariantResult:
     return result
 
 
-def measure(variants: list[Variant], work: Path, s: Settings) -> Run:
+def measure(variants: list[Variant], work: Path, s: Settings, against: str | None = None) -> Run:
+    """Measure every variant; against, a commit, is measured with the default one (see measure_variant)."""
     load.check_tools()
     start = time.perf_counter()
-    info = machine()
-    results = [measure_variant(v, work / _safe(v.id), s) for v in variants]
+    info = machine(against)
+    results = [measure_variant(v, work / _safe(v.id), s, against) for v in variants]
     # The other variants meet the scaffold through bare: the default run measured scaffold / bare.
     reference = next((r.throughput for r in results if r.throughput and r.throughput.scaffold), None)
     if reference is not None:

@@ -93,15 +93,31 @@ def run(
     return proc.stdout + proc.stderr
 
 
-def render(variant: Variant, dest: Path) -> float:
-    """Render the checkout into dest with `copier copy --defaults`; return the wall time in seconds (the
-    command a user runs, Python's start-up included). With --vcs-ref HEAD copier takes HEAD plus any
-    uncommitted changes, so a change is benchmarked before it is committed."""
-    args = [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD"]
+def render(variant: Variant, dest: Path, ref: str = "HEAD") -> float:
+    """Render the checkout at ref into dest with `copier copy --defaults`; return the wall time in
+    seconds (the command a user runs, Python's start-up included). With --vcs-ref HEAD copier takes HEAD
+    plus any uncommitted changes, so a change is benchmarked before it is committed."""
+    args = [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", ref]
     args += [*variant.data_args(), str(ROOT), str(dest)]
     start = time.perf_counter()
     run(args, ROOT)
     return time.perf_counter() - start
+
+
+def resolve_ref(ref: str) -> str:
+    """The full commit that ref names in the checkout, which copier can render: a tag, a branch or a
+    commit of its history."""
+    proc = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise BenchError(
+            f"{ref!r} names no commit of the checkout (a shallow clone may lack it: git fetch it)"
+        )
+    return proc.stdout.strip()
 
 
 def answers_of(project: Path) -> dict[str, Any]:

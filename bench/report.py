@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from bench.load import WrkResult
-from bench.measure import ROUTE, Run, VariantResult
+from bench.measure import ROUTE, LoadResult, Run, VariantResult
 from bench.project import COMPARED_QUESTIONS, BenchError
 from bench.server import RequestCost
 
@@ -92,6 +92,41 @@ TARGETS = (
 )
 
 
+# With --against: this checkout's throughput over the older commit's, run back to back in each round.
+# Two servers compared so are read to within about 0.05x (docs/performance.md, round two).
+NO_REGRESSION = 0.95
+
+
+def _stack_change(r: VariantResult) -> tuple[str, bool] | None:
+    change = None if r.throughput is None else r.throughput.stack_change
+    return None if change is None else (f"{change:.2f}x", change >= NO_REGRESSION)
+
+
+def _sync_change(r: VariantResult) -> tuple[str, bool] | None:
+    change = None if r.throughput is None else r.throughput.sync_change
+    return None if change is None else (f"{change:.2f}x", change >= NO_REGRESSION)
+
+
+AGAINST_TARGETS = (
+    Target("Throughput, full stack / the same at --against", f">= {NO_REGRESSION:.2f}x", _stack_change),
+    Target(
+        "Throughput, synchronous access log / the same at --against", f">= {NO_REGRESSION:.2f}x", _sync_change
+    ),
+)
+
+
+def _against(run: Run) -> LoadResult | None:
+    """The load runs of the variant measured with the older commit (--against), if any."""
+    return next(
+        (r.throughput for r in run.results if r.throughput is not None and r.throughput.against), None
+    )
+
+
+def targets(run: Run) -> tuple[Target, ...]:
+    """The targets, with those against the older commit when the run measured one."""
+    return TARGETS + AGAINST_TARGETS if _against(run) is not None else TARGETS
+
+
 def target_cell(target: Target, r: VariantResult) -> str:
     outcome = target.check(r)
     if outcome is None:
@@ -104,7 +139,7 @@ def failures(run: Run) -> list[str]:
     """Each target a variant misses, as `variant: target (value)`."""
     missed: list[str] = []
     for r in run.results:
-        for t in TARGETS:
+        for t in targets(run):
             outcome = t.check(r)
             if outcome is not None and not outcome[1]:
                 missed.append(f"{r.variant.id}: {t.name} {t.limit} (measured {outcome[0]})")
@@ -124,6 +159,12 @@ def _cost_cells(bare: list[RequestCost], stack: list[RequestCost]) -> list[str]:
         f"{med(bare, 'read_calls'):.2f} / {med(stack, 'read_calls'):.2f}",
         f"{med(bare, 'write_calls'):.2f} / {med(stack, 'write_calls'):.2f}",
     ]
+
+
+def _against_turns(run: Run) -> str:
+    if _against(run) is None:
+        return ""
+    return ", the older commit's stack and sync right after this checkout's"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -164,7 +205,7 @@ def generated_section(run: Run, chart_name: str) -> str:
         "",
         *_table(
             ["Target", "Limit", *ids],
-            [[t.name, t.limit, *(target_cell(t, r) for r in run.results)] for t in TARGETS],
+            [[t.name, t.limit, *(target_cell(t, r) for r in run.results)] for t in targets(run)],
         ),
         f"![Throughput ratio and allocations per variant]({chart_name})",
         "",
@@ -172,7 +213,8 @@ def generated_section(run: Run, chart_name: str) -> str:
         "",
         f"wrk, 1 thread, {s.connections} connections, {s.load_seconds:g} s per run after a "
         f"{s.warmup_seconds:g} s warm-up, for {s.rounds} round(s) for the default variant (bare, stack, "
-        f"sync, scaffold in turn) and {s.light_rounds} round(s) of {s.light_load_seconds:g} s for the "
+        f"sync, scaffold in turn{_against_turns(run)}) and {s.light_rounds} round(s) of "
+        f"{s.light_load_seconds:g} s for the "
         "others (bare, stack); server on CPU 0, wrk on CPU 1. Medians over the rounds; a ratio is the "
         "median of the per-round ratios. Stack: the service with its defaults, access log as JSON to a "
         "file, records buffered for at most LOG_FLUSH_INTERVAL (1 s). Sync: the same service with "
@@ -241,6 +283,7 @@ def generated_section(run: Run, chart_name: str) -> str:
         ],
         cost_rows,
     )
+    out += _against_section(run)
 
     out += [
         "### Go benchmarks",
@@ -391,6 +434,71 @@ def generated_section(run: Run, chart_name: str) -> str:
         END,
     ]
     return "\n".join(out)
+
+
+def _against_section(run: Run) -> list[str]:
+    """This checkout's default variant against the same rendered from the older commit, same rounds."""
+    t = _against(run)
+    if t is None:
+        return []
+    out = [
+        f"### Against {run.machine.get('Against', 'the older commit')}",
+        "",
+        "The default variant rendered from the older commit (`--against`) and built the same way, loaded in "
+        "the same rounds, each of its runs right after this checkout's: stack after stack, sync after "
+        "sync. A ratio is the median of the per-round ratios; this / older below 1.00x means this "
+        "checkout is slower. The per-round values show how far a single round can be trusted.",
+        "",
+    ]
+    rows = [
+        _against_row("stack", t.bare, t.stack, t.stack_costs, t.against, t.against_costs),
+        _against_row("sync", t.bare, t.sync, t.sync_costs, t.against_sync, t.against_sync_costs),
+    ]
+    return out + _table(
+        [
+            "",
+            "bare req/s",
+            "older req/s",
+            "this req/s",
+            "older / bare",
+            "this / bare",
+            "this / older",
+            "this / older, per round",
+            "CPU µs/request older / this",
+        ],
+        [row for row in rows if row],
+    )
+
+
+def _against_row(
+    name: str,
+    bare: list[WrkResult],
+    this: list[WrkResult],
+    this_costs: list[RequestCost],
+    older: list[WrkResult],
+    older_costs: list[RequestCost],
+) -> list[str]:
+    """One line of the comparison with the older commit; empty when it was not measured."""
+    if not this or not older:
+        return []
+
+    def ratio(top: list[WrkResult], bottom: list[WrkResult]) -> str:
+        return f"{statistics.median(a.rps / b.rps for a, b in zip(top, bottom, strict=True)):.2f}x"
+
+    def cpu(costs: list[RequestCost]) -> str:
+        return f"{statistics.median(c.cpu_us for c in costs):.1f}" if costs else ""
+
+    return [
+        name,
+        _rps(bare),
+        _rps(older),
+        _rps(this),
+        ratio(older, bare),
+        ratio(this, bare),
+        ratio(this, older),
+        ", ".join(f"{a.rps / o.rps:.2f}" for a, o in zip(this, older, strict=True)),
+        f"{cpu(older_costs)} / {cpu(this_costs)}",
+    ]
 
 
 # A 1-minute load average above this before the run means other work shared the CPUs.

@@ -296,3 +296,43 @@ def test_server_costs_are_read_from_proc() -> None:
 def test_report_shows_what_a_request_costs_the_server() -> None:
     text = report.generated_section(_run(_result(0.9, 6)), "performance.svg")
     assert "| defaults | 30.0 / 45.5 | 2.00 / 2.00 | 1.00 / 2.00 |" in text
+
+
+def test_report_compares_with_an_older_commit_only_when_measured() -> None:
+    default = _result(0.8, 2)
+    assert default.throughput is not None
+    plain = report.generated_section(_run(default), "performance.svg")
+    assert "--against" not in plain
+    assert "### Against" not in plain
+    t = default.throughput
+    t.sync = [load.WrkResult(7000, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)]
+    t.sync_costs = [RequestCost(50.0, 2.0, 2.0)]
+    # The older commit: its stack as fast as this one's, its sync faster than this one's by a tenth.
+    t.against = [load.WrkResult(8000, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)]
+    t.against_costs = [RequestCost(45.0, 2.0, 1.0)]
+    t.against_sync = [load.WrkResult(7778, 1.0, 0, 0, 0, 0, 0, 1.0, 2.0)]
+    t.against_sync_costs = [RequestCost(46.0, 2.0, 2.0)]
+    assert t.stack_change == 1.0
+    assert t.sync_change == pytest.approx(0.90, abs=0.005)
+    run = _run(default)
+    run.machine["Against"] = "3c1a0f2"
+    text = report.generated_section(run, "performance.svg")
+    assert "| Throughput, full stack / the same at --against | >= 0.95x | 1.00x pass |" in text
+    assert (
+        "| Throughput, synchronous access log / the same at --against | >= 0.95x | 0.90x **FAIL** |" in text
+    )
+    assert "### Against 3c1a0f2" in text
+    assert "| stack | 10,000 | 8,000 | 8,000 | 0.80x | 0.80x | 1.00x | 1.00 | 45.0 / 45.5 |" in text
+    assert "| sync | 10,000 | 7,778 | 7,000 | 0.78x | 0.70x | 0.90x | 0.90 | 46.0 / 50.0 |" in text
+    missed = [f for f in report.failures(run) if "--against" in f]
+    assert missed == [
+        "defaults: Throughput, synchronous access log / the same at --against >= 0.95x (measured 0.90x)"
+    ]
+
+
+def test_an_older_commit_is_resolved_in_the_checkout() -> None:
+    head = project.resolve_ref("HEAD")
+    assert len(head) == 40
+    assert project.resolve_ref(head[:12]) == head
+    with pytest.raises(BenchError, match="names no commit"):
+        project.resolve_ref("no-such-ref-of-the-template")

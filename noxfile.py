@@ -167,7 +167,7 @@ def release_tags(session: nox.Session) -> None:
 
 @nox.session(python=None)
 def gomod(session: nox.Session) -> None:
-    """Resolve gomod/modules.toml and rewrite gomod/lock.yaml, from which every variant's go.mod
+    """Resolve gomod/modules.toml and rewrite gomod/lock.json, from which every variant's go.mod
     and go.sum are rendered. Run it after changing a module there. Not a default session: it needs
     the Go module proxy."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))

@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 
 PYPROJECT = "pyproject.toml"
@@ -31,7 +29,7 @@ MAKEFILE = "template/Makefile.jinja"
 WORKFLOW = "template/{% if ci == 'github' %}.github{% endif %}/workflows/ci.yml.jinja"
 GITLAB_CI = "template/{% if ci == 'gitlab' %}.gitlab-ci.yml{% endif %}.jinja"
 GO_MODULES = "gomod/modules.toml"
-GO_LOCK = "gomod/lock.yaml"
+GO_LOCK = "gomod/lock.json"
 
 GOLANGCI_LINT = "github.com/golangci/golangci-lint/v2"
 ACTIONLINT = "github.com/rhysd/actionlint"
@@ -132,14 +130,14 @@ def action_pins(root: Path = ROOT) -> list[Pin]:
 def go_module_pins(root: Path = ROOT) -> list[Pin]:
     """The Go modules the generated services require: the direct ones as gomod/modules.toml pins
     them, noted with the answer that brings each in, and the indirect ones at the versions
-    gomod/lock.yaml resolved them to."""
+    gomod/lock.json resolved them to."""
     pins = []
     direct: set[str] = set()
     for answer, modules in tomllib.loads(_text(root, GO_MODULES)).items():
         for module, version in modules.items():
             pins.append(Pin(module, version, "go", GO_MODULES, note=answer))
             direct.add(module)
-    lock = yaml.safe_load(_text(root, GO_LOCK))
+    lock = json.loads(_text(root, GO_LOCK))
     for req in lock["require"]:
         if req["path"] not in direct:
             pins.append(Pin(req["path"], req["version"], "go", GO_LOCK, note="indirect"))

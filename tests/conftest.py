@@ -160,14 +160,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def render(copie_session: Any) -> Render:
-    """Render the template once per set of answers in this test session."""
+def render(copie_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Render:
+    """Render the template once per set of answers in this test session, from a snapshot of its
+    working tree outside git: copier clones a git template for every copy, a third of a render's
+    time. (The update tests render from git repositories, as users do.)"""
     cache: dict[str, Path] = {}
+    template = tmp_path_factory.mktemp("template")
+    snapshot_into(template)
 
     def _render(answers: dict[str, Any]) -> Path:
         key = repr(sorted(answers.items()))
         if key not in cache:
-            result = copie_session.copy(extra_answers=answers, template_dir=TEMPLATE_ROOT)
+            result = copie_session.copy(extra_answers=answers, template_dir=template)
             assert result.exception is None, f"render failed: {result.exception}"
             assert result.exit_code == 0
             cache[key] = Path(result.project_dir)

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import yaml
 from copier import run_copy
 
 from conftest import commit_all, git, go, snapshot_into
+from tooling.variants import TEMPLATE_ROOT, choices
 
 # The new router: a name copier.yml does not offer, and what its meta.yaml says of it.
 NEW = "mux2"
@@ -167,3 +169,18 @@ def test_missing_metadata_fails_the_render_naming_it(
     follow_recipe(template, meta)
     with pytest.raises(Exception, match=message):
         render(template, tmp_path / "project", {"http_framework": NEW})
+
+
+def test_each_routers_modules_are_the_ones_gomod_pins() -> None:
+    """A router's meta.yaml names the modules its files import; gomod/modules.toml pins them under
+    the router's answer. Both must name the same ones."""
+    pins = tomllib.loads((TEMPLATE_ROOT / "gomod" / "modules.toml").read_text())
+    for choice in choices("http_framework"):
+        meta = yaml.safe_load(
+            (TEMPLATE_ROOT / "variants" / "router" / choice.value / "meta.yaml").read_text()
+        )
+        pinned = pins.get(f"http_framework={choice.value}", {})
+        assert sorted(meta["modules"]) == sorted(pinned), (
+            f"variants/router/{choice.value}/meta.yaml names {meta['modules']}, "
+            f"gomod/modules.toml pins {sorted(pinned)}"
+        )

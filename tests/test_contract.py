@@ -1484,3 +1484,27 @@ def test_reload_with_a_key_written_twice_changes_nothing(
     failed_reload(svc, "Rate_Limit_Burst")
     assert statuses(svc, 8) == [200] * 8, "a file with a key written twice was applied"
     assert svc.running, svc.output()
+
+
+# -- routing: HEAD wherever GET, with every router -------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/version", "/livez"])
+def test_head_is_answered_as_get_without_a_body(service: Service, path: str) -> None:
+    """HEAD of a path GET serves gets GET's status and headers and no body, as with ServeMux."""
+    get, head = service.get(path), service.request("HEAD", path)
+    assert get.status == 200, get.describe()
+    assert head.status == 200, f"HEAD {path}: {head.describe()}"
+    assert head.body == b"", f"HEAD {path} has a body: {head.describe()}"
+    assert head.media_type == get.media_type, f"HEAD {path}: {head.describe()} GET: {get.describe()}"
+
+
+def test_head_is_counted_under_the_get_route(service: Service) -> None:
+    """A HEAD request is labelled with the route of the GET that serves it, not `unmatched`."""
+    assert service.request("HEAD", "/version").status == 200
+    labels = {"method": "HEAD", "route": "/version", "code": "200"}
+    poll(
+        lambda: service.metrics().value("http_requests_total", **labels) or None,
+        timeout=5,
+        what=f"http_requests_total{labels}",
+    )

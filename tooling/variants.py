@@ -75,7 +75,12 @@ def _copier_yml() -> dict[str, Any]:
 
 
 def questions() -> dict[str, dict[str, Any]]:
-    return {k: copy.deepcopy(v) for k, v in _copier_yml().items() if not k.startswith("_")}
+    """copier.yml's questions, less the computed values it never asks nor records (`when: false`)."""
+    return {
+        k: copy.deepcopy(v)
+        for k, v in _copier_yml().items()
+        if not k.startswith("_") and v.get("when") is not False
+    }
 
 
 class UnsupportedDefaultError(RuntimeError):

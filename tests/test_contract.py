@@ -1534,7 +1534,7 @@ def test_note_creation_queues_a_job_the_worker_runs(launch: Launcher) -> None:
     )
     assert counted.get("note_id") == note_id, counted
     assert counted.get("words") == 5, counted
-    (done,) = [r for r in svc.records() if r.get("msg") == "worker job done"]
+    (done,) = svc.wait_for_records(lambda r: r.get("msg") == "worker job done", what="the job's outcome")
     assert done.get("job") == "note words", done
 
 

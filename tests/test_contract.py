@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from conftest import answers_of, listed_settings
+from conftest import answers_of, go, listed_settings
 from service import (
     REQUEST_TIMEOUT,
     Launcher,
@@ -1508,3 +1508,143 @@ def test_head_is_counted_under_the_get_route(service: Service) -> None:
         timeout=5,
         what=f"http_requests_total{labels}",
     )
+
+
+# -- background jobs queued by handlers --------------------------------------------------------------------
+#
+# With the worker and the example API, creating a note queues one job, "note words", which logs the note's
+# word count at debug level ("note words counted", with note_id and words). The job never costs the note:
+# the answer is 201 whether or not the queue takes it. WORKER_INTERVAL is an hour in these tests, so that
+# the periodic job never runs and every job the worker counts is the note's.
+
+NO_PERIODIC_JOB = {"LOG_LEVEL": "debug", "WORKER_INTERVAL": "1h"}
+WORDS_NOTE = {"title": "three words here", "body": "and two"}
+
+
+@pytest.fixture
+def needs_queued_jobs(answers: dict[str, Any]) -> None:
+    if not answers["background_worker"]:
+        pytest.skip("needs the background worker, which this variant was rendered without")
+    if not answers["example_api"]:
+        pytest.skip(
+            "needs the example API (POST /v1/notes) to queue a job, which this variant was rendered without"
+        )
+
+
+def create_words_note(svc: Service) -> str:
+    resp = svc.post_json("/v1/notes", WORDS_NOTE)
+    assert resp.status == 201, f"POST /v1/notes: {resp.describe()}"
+    note_id: str = resp.json()["id"]
+    return note_id
+
+
+@pytest.mark.usefixtures("needs_queued_jobs")
+def test_note_creation_queues_a_job_the_worker_runs(launch: Launcher) -> None:
+    """POST /v1/notes queues one job: the worker runs it (worker_jobs_processed_total moves by one, none
+    fails), and the job logs the new note's word count."""
+    svc = launch(**NO_PERIODIC_JOB)
+    assert svc.metrics().value("worker_jobs_processed_total") == 0, "a job ran before any note was created"
+    note_id = create_words_note(svc)
+    poll(
+        lambda: True if svc.metrics().value("worker_jobs_processed_total") >= 1 else None,
+        timeout=10,
+        what="the note's job to be processed (worker_jobs_processed_total >= 1)",
+    )
+    metrics = svc.metrics()
+    assert metrics.value("worker_jobs_processed_total") == 1, "one note, one job"
+    assert metrics.value("worker_jobs_failed_total") == 0, svc.output()
+    (counted,) = svc.wait_for_records(
+        lambda r: r.get("msg") == "note words counted", what="the job's record of the note's words"
+    )
+    assert counted.get("note_id") == note_id, counted
+    assert counted.get("words") == 5, counted
+    (done,) = svc.wait_for_records(lambda r: r.get("msg") == "worker job done", what="the job's outcome")
+    assert done.get("job") == "note words", done
+
+
+# The job is quick by design. To see the shutdown wait for it, the combination is built with the job made
+# to last TEST_JOB_DURATION first: its Run calls one function more, added in a file of its own, as
+# test_dependencies.py does with the periodic job; nothing else changes.
+
+SLOW_NOTE_JOB_GO = """package notes
+
+import (
+\t"context"
+\t"os"
+\t"time"
+)
+
+// lastTestJobDuration makes the note's job last TEST_JOB_DURATION, or until
+// ctx is cancelled (the template's shutdown tests only).
+func lastTestJobDuration(ctx context.Context) error {
+\td, err := time.ParseDuration(os.Getenv("TEST_JOB_DURATION"))
+\tif err != nil || d <= 0 {
+\t\treturn nil
+\t}
+\tselect {
+\tcase <-time.After(d):
+\t\treturn nil
+\tcase <-ctx.Done():
+\t\treturn ctx.Err()
+\t}
+}
+"""
+NOTE_JOB_RUN = "Run: func(context.Context) error {\n"
+
+
+@pytest.fixture
+def slow_job_binary(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, per_project: dict[tuple[str, Path], Any]
+) -> Path:
+    """The variant's service, built with the note's job lasting TEST_JOB_DURATION."""
+    key = ("slow_job_binary", project)
+    if key not in per_project:
+        copy = tmp_path_factory.mktemp("slow-note-job") / project.name
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".git"))
+        jobs = copy / "internal" / "notes" / "jobs.go"
+        text = jobs.read_text()
+        assert text.count(NOTE_JOB_RUN) == 1, f"the note job's Run moved in jobs.go:\n{text}"
+        jobs.write_text(
+            text.replace(
+                NOTE_JOB_RUN,
+                "Run: func(ctx context.Context) error {\n"
+                "\t\tif err := lastTestJobDuration(ctx); err != nil {\n\t\t\treturn err\n\t\t}\n",
+            )
+        )
+        (jobs.parent / "slowjob.go").write_text(SLOW_NOTE_JOB_GO)
+        name = answers_of(copy)["project_name"]
+        out = tmp_path_factory.mktemp("bin") / name
+        go(copy, "build", "-trimpath", "-o", str(out), f"./cmd/{name}", env={"CGO_ENABLED": "0"})
+        per_project[key] = out
+    binary: Path = per_project[key]
+    return binary
+
+
+@pytest.mark.usefixtures("needs_queued_jobs")
+def test_shutdown_waits_for_the_job_a_note_queued(
+    slow_job_binary: Path, dependency_env: dict[str, str]
+) -> None:
+    """SIGTERM right after a note's creation (its job lasts 2 s, the shutdown may take 10 s): the job
+    runs to its end, and its completion is logged before "shutdown complete"; the service exits 0."""
+    launcher = Launcher(slow_job_binary, dependency_env)
+    try:
+        svc = launcher(**NO_PERIODIC_JOB, TEST_JOB_DURATION="2s", SHUTDOWN_TIMEOUT="10s")
+        note_id = create_words_note(svc)
+        svc.terminate()
+        assert svc.wait_exit(timeout=20) == 0, svc.output()
+    finally:
+        problems = list(launcher.stop_all())
+    assert not problems, problems
+    records = svc.records()
+    messages = [r.get("msg") for r in records]
+    done = [
+        i for i, r in enumerate(records) if r.get("msg") == "worker job done" and r.get("job") == "note words"
+    ]
+    assert len(done) == 1, f"the note's job did not run to its end:\n{svc.output()}"
+    assert records[done[0]]["duration_ms"] >= 1900, records[done[0]]
+    assert "shutdown complete" in messages, svc.output()
+    assert done[0] < messages.index("shutdown complete"), (
+        f"the shutdown completed before the job:\n{svc.output()}"
+    )
+    counted = [r for r in records if r.get("msg") == "note words counted"]
+    assert [r.get("note_id") for r in counted] == [note_id], counted

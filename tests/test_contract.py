@@ -1032,6 +1032,10 @@ def test_precedence_defaults_file_environment(
     got = statuses(svc, 8)
     want = [200] * 8 if expected is None else [200] * expected + [429] * (8 - expected)
     assert got == want, f"{layers}: {got}, want {want}\n{svc.output()}"
+    # The start-up record names the file read, and no file when none is.
+    loaded = next(r for r in svc.records() if r.get("msg") == "configuration loaded")
+    read = str(config) if reads_file and "CONFIG_FILE" in env else None
+    assert loaded.get("file") == read, loaded
 
 
 @pytest.mark.usefixtures("needs_file")

@@ -157,6 +157,45 @@ def test_includes_say_where_they_are_resolved_from() -> None:
             assert "resolved from the repository root" in text, f"{path}: say where includes resolve from"
 
 
+# Where each answer may be read by the template's Jinja: its own files, and the README, which
+# describes every answer. Anywhere else, a file would render differently per answer and the
+# answer would no longer live in one place (docs/template-design.md).
+ANSWER_HOMES = {
+    "logger": ("template/internal/logging/", "variants/logging/", "variants/readme/logger/"),
+    "http_framework": ("variants/router/",),
+    "config_backend": ("template/internal/config/", "variants/config/"),
+}
+JINJA_TAG = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
+
+
+def answer_readers(question: str) -> dict[str, int]:
+    """Files of template/ and variants/ whose Jinja tags name the question, with how many do."""
+    found: dict[str, int] = {}
+    for top in ("template", "variants"):
+        for path in sorted((TEMPLATE_ROOT / top).rglob("*")):
+            if not path.is_file():
+                continue
+            name = str(path.relative_to(TEMPLATE_ROOT))
+            tags = [t for t in JINJA_TAG.findall(path.read_text()) if re.search(rf"\b{question}\b", t)]
+            if tags:
+                found[name] = len(tags)
+    return found
+
+
+@pytest.mark.parametrize("question", sorted(ANSWER_HOMES))
+def test_each_answer_is_read_only_in_its_own_files(question: str) -> None:
+    homes = (*ANSWER_HOMES[question], "template/README.md.jinja")
+    readers = answer_readers(question)
+    assert readers or question == "http_framework", f"no file reads {question}: is the pattern stale?"
+    strays = {name: n for name, n in readers.items() if not name.startswith(homes)}
+    assert not strays, f"{question} is read outside its own files: {strays}"
+
+
+def test_answer_readers_finds_what_it_should() -> None:
+    assert answer_readers("logger").get("template/internal/logging/logging.go.jinja", 0) >= 1
+    assert "variants/router/meta.jinja" in answer_readers("router_dir")
+
+
 def test_choice_questions_are_classified() -> None:
     """SHAPE_QUESTIONS and TEXT_QUESTIONS are kept by hand: a new choice or bool question fails
     here until it is put in one of them."""

@@ -38,6 +38,8 @@ PYTHON_SOURCES = ("tests", "migrations", "bench", "tooling", "noxfile.py")
 # services, servers and subprocesses, which a spare worker fills. Each worker takes whole answer
 # combinations, so each is rendered and built once; Go's module and build caches are shared.
 XDIST = (f"--numprocesses={min(4, (os.cpu_count() or 1) + 1)}", "--dist=loadgroup")
+# The slowest tests, named at the end of every run: where the suite's time goes, measured.
+DURATIONS = ("--durations=25",)
 # golangci-lint is not here: each generated project installs the version its Makefile pins.
 # kustomize renders the generated Kubernetes overlays (tests/test_deploy.py); the generated Makefile
 # pins the same version for `make k8s-render`.
@@ -87,7 +89,7 @@ def pytest(session: nox.Session, *args: str) -> None:
     for package in GO_TOOLS:
         ensure_go_tool(session, package)
     env = {"PATH": f"{go_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"}
-    session.run("pytest", *XDIST, *args, *session.posargs, env=env)
+    session.run("pytest", *XDIST, *DURATIONS, *args, *session.posargs, env=env)
 
 
 def ensure_servers(session: nox.Session) -> None:

@@ -190,14 +190,26 @@ def project(variant: dict[str, Any], render: Render) -> Path:
 UNFINISHED = "not yet available; choose stdlib for now"
 
 
+# The echo router's line among http_framework's choices: `"echo: <when to pick it>": echo`.
+ECHO_CHOICE = re.compile(r'^    "echo(?::[^"\n]*)?": echo\n', re.M)
+
+
+def echo_choice(text: str) -> re.Match[str]:
+    """The echo choice's line in copier.yml's text, found once."""
+    found = list(ECHO_CHOICE.finditer(text))
+    assert len(found) == 1, f"copier.yml's echo choice moved ({len(found)} found): update ECHO_CHOICE"
+    return found[0]
+
+
 def mark_echo_unfinished(template: Path) -> None:
     """Give a copy of the template an unfinished variant, as copier.yml offers one that is not built
     yet: the echo router's choice gets a validator. Every variant is built today."""
     copier_yml = template / "copier.yml"
     text = copier_yml.read_text()
-    assert text.count('    "echo": echo\n') == 1, "copier.yml's echo choice moved: update this helper"
-    unfinished = f'    "echo":\n      value: echo\n      validator: "{UNFINISHED}"\n'
-    copier_yml.write_text(text.replace('    "echo": echo\n', unfinished))
+    line = echo_choice(text)
+    title = line[0].strip().rsplit(": echo", 1)[0]
+    unfinished = f'    {title}:\n      value: echo\n      validator: "{UNFINISHED}"\n'
+    copier_yml.write_text(text[: line.start()] + unfinished + text[line.end() :])
 
 
 def answers_of(project: Path) -> dict[str, Any]:

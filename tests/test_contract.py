@@ -1593,7 +1593,8 @@ func lastTestJobDuration(ctx context.Context) error {
 \t}
 }
 """
-NOTE_JOB_RUN = "Run: func(context.Context) error {\n"
+# The note job's function, whether or not it names its context.
+NOTE_JOB_RUN = re.compile(r"Run: func\((?:ctx )?context\.Context\) error \{\n")
 
 
 @pytest.fixture
@@ -1607,14 +1608,13 @@ def slow_job_binary(
         shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".git"))
         jobs = copy / "internal" / "notes" / "jobs.go"
         text = jobs.read_text()
-        assert text.count(NOTE_JOB_RUN) == 1, f"the note job's Run moved in jobs.go:\n{text}"
-        jobs.write_text(
-            text.replace(
-                NOTE_JOB_RUN,
-                "Run: func(ctx context.Context) error {\n"
-                "\t\tif err := lastTestJobDuration(ctx); err != nil {\n\t\t\treturn err\n\t\t}\n",
-            )
+        slowed, found = NOTE_JOB_RUN.subn(
+            "Run: func(ctx context.Context) error {\n"
+            "\t\tif err := lastTestJobDuration(ctx); err != nil {\n\t\t\treturn err\n\t\t}\n",
+            text,
         )
+        assert found == 1, f"the note job's Run moved in jobs.go:\n{text}"
+        jobs.write_text(slowed)
         (jobs.parent / "slowjob.go").write_text(SLOW_NOTE_JOB_GO)
         name = answers_of(copy)["project_name"]
         out = tmp_path_factory.mktemp("bin") / name

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from copier import run_copy
 
-from conftest import commit_all, git, go, snapshot_into
+from conftest import commit_all, echo_choice, git, go, snapshot_into
 from tooling.variants import TEMPLATE_ROOT, choices
 
 # The new router: a name copier.yml does not offer, and what its meta.yaml says of it.
@@ -56,9 +56,9 @@ def follow_recipe(template: Path, meta: dict[str, object] | None = None) -> None
     # 3. The choice in copier.yml, and in the README's table of questions.
     copier_yml = template / "copier.yml"
     text = copier_yml.read_text()
-    last = '    "echo": echo\n'
-    assert text.count(last) == 1, "copier.yml's last router choice moved: update this test"
-    copier_yml.write_text(text.replace(last, f'{last}    "{NEW}": {NEW}\n'))
+    last = echo_choice(text)  # the last router's line: the new one goes after it
+    new_choice = f'    "{NEW}: a copy of the stdlib router, to prove the recipe": {NEW}\n'
+    copier_yml.write_text(text[: last.end()] + new_choice + text[last.end() :])
     assert NEW in yaml.safe_load(copier_yml.read_text())["http_framework"]["choices"].values()
     readme = template / "README.md"
     row = "| `http_framework` |"

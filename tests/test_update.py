@@ -41,12 +41,25 @@ CONFLICT_END = ">>>>>>> after updating"
 USER_TEST_LINE = "\tgo test -count=1 -shuffle=on ./..."
 USER_ROUTE = '\tmux.Handle("GET /v1/hello", greet.HandleHello())\n'
 USER_DEPENDENCY = "github.com/google/uuid v1.6.0"
-# A changed default is changed where it is set, tested and documented.
+# A changed default is changed where it is set, tested and documented: each file's edit as
+# today's template writes the line, then as earlier releases wrote it.
 USER_DEFAULT_EDITS = {
-    "internal/config/config.go": ('r.float("RATE_LIMIT_RPS", 100, 0)', 'r.float("RATE_LIMIT_RPS", 250, 0)'),
-    "internal/config/config_test.go": ("RateLimitRPS:       100,", "RateLimitRPS:       250,"),
-    ".env.example": ("RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS=250\n"),
+    "internal/config/config.go": (
+        (
+            '{Env: "RATE_LIMIT_RPS", Default: "100", Reloads: true}',
+            '{Env: "RATE_LIMIT_RPS", Default: "250", Reloads: true}',
+        ),
+        ('r.float("RATE_LIMIT_RPS", 100, 0)', 'r.float("RATE_LIMIT_RPS", 250, 0)'),
+    ),
+    "internal/config/config_test.go": (("RateLimitRPS:       100,", "RateLimitRPS:       250,"),),
+    ".env.example": (("RATE_LIMIT_RPS=100\n", "RATE_LIMIT_RPS=250\n"),),
 }
+# The line the user's route goes after: /version's, whatever it is handed (`info`, `d.info`).
+VERSION_ROUTE = re.compile(r'^\tmux\.Handle\("GET /version", handleVersion\([\w.]+\)\)\n', re.M)
+# Go files whose lines the user edits that the template has rewritten since the releases: the
+# update keeps both sides between markers, and the user makes the edit again on the new lines
+# (CHANGELOG: defaults set in `Settings`; routes handed the router's `deps`).
+REWRITTEN_SINCE_RELEASES = {"internal/config/config.go", "internal/server/routes.go"}
 # What `kustomize edit set image NAME=REGISTRY/NAME:TAG` changes, as the generated README says to run.
 KUSTOMIZATION = "deploy/kubernetes/overlays/prod/kustomization.yaml"
 OLD_KUSTOMIZATION = "deploy/kubernetes/kustomization.yaml"
@@ -109,8 +122,8 @@ AGING = (
     # Lines of a file the user edits elsewhere: must merge cleanly.
     Aging(
         "template/internal/config/config.go.jinja",
-        "// parse reads the configuration from vals",
-        "// parse reads configuration from vals",
+        "// check validates cfg, its values decoded already, and derives what their",
+        "// check validates cfg, with its values decoded already, and derives what their",
     ),
     # A file the template added.
     Aging("template/.dockerignore", "", None),
@@ -214,20 +227,35 @@ def kustomization_of(project: Path) -> str:
     return next(rel for rel in (KUSTOMIZATION, OLD_KUSTOMIZATION) if (project / rel).exists())
 
 
+def add_user_route(project: Path) -> None:
+    """The user's route, after /version's, and its package's import."""
+    module = module_of(project)
+    routes = project / USER_ROUTES
+    buildinfo_import = f'\t"{module}/internal/buildinfo"\n'
+    replace_once(routes, buildinfo_import, f'{buildinfo_import}\t"{module}/internal/greet"\n')
+    text = routes.read_text()
+    found = list(VERSION_ROUTE.finditer(text))
+    assert len(found) == 1, f"{routes} does not have /version's route exactly once:\n{text}"
+    routes.write_text(text[: found[0].end()] + USER_ROUTE + text[found[0].end() :])
+
+
+def change_default(project: Path, rel: str) -> None:
+    """The user's changed default in rel, on the line as this version of the template writes it."""
+    text = (project / rel).read_text()
+    old, new = next(((old, new) for old, new in USER_DEFAULT_EDITS[rel] if old in text), ("", ""))
+    assert old, f"{rel} has none of {[old for old, _ in USER_DEFAULT_EDITS[rel]]}"
+    replace_once(project / rel, old, new)
+
+
 def make_user_edits(project: Path) -> None:
     """A new handler and route with a new dependency, a changed config default and an edited
     Makefile target, committed."""
     for rel, text in USER_ADDED.items():
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
-    module = module_of(project)
-    routes = project / "internal/server/routes.go"
-    buildinfo_import = f'\t"{module}/internal/buildinfo"\n'
-    replace_once(routes, buildinfo_import, f'{buildinfo_import}\t"{module}/internal/greet"\n')
-    version_route = '\tmux.Handle("GET /version", handleVersion(info))\n'
-    replace_once(routes, version_route, version_route + USER_ROUTE)
-    for rel, (old, new) in USER_DEFAULT_EDITS.items():
-        replace_once(project / rel, old, new)
+    add_user_route(project)
+    for rel in USER_DEFAULT_EDITS:
+        change_default(project, rel)
     name = answers_of(project)["project_name"]
     replace_once(project / kustomization_of(project), "    newTag: dev\n", USER_IMAGE.format(name=name))
     makefile = project / "Makefile"
@@ -246,8 +274,9 @@ def assert_user_edits_survived(project: Path) -> None:
     routes = (project / "internal/server/routes.go").read_text()
     assert f'"{module_of(project)}/internal/greet"' in routes, routes
     assert USER_ROUTE in routes, routes
-    for rel, (_, new) in USER_DEFAULT_EDITS.items():
-        assert new in (project / rel).read_text(), f"{rel} lost the changed default"
+    for rel, edits in USER_DEFAULT_EDITS.items():
+        text = (project / rel).read_text()
+        assert any(new in text for _, new in edits), f"{rel} lost the changed default"
     assert USER_TEST_LINE in (project / "Makefile").read_text()
     image = USER_IMAGE.format(name=answers_of(project)["project_name"])
     assert image in (project / KUSTOMIZATION).read_text(), "the image set with kustomize was lost"
@@ -287,6 +316,30 @@ def files_with_markers(project: Path) -> set[str]:
         if any(line.startswith(CONFLICT_START) for line in lines):
             found.add(f)
     return found
+
+
+def redo_user_edits_on_the_new_lines(project: Path, files: set[str]) -> None:
+    """Resolve a Go file as a user does whose edited lines the template rewrote: both sides are
+    there, the user's before and the template's after; take the template's, and edit it again."""
+    for rel in files:
+        file = project / rel
+        text = file.read_text()
+        ours = re.findall(rf"^{CONFLICT_START}\n(.*?)^=======\n", text, flags=re.MULTILINE | re.DOTALL)
+        assert any(new in side for side in ours for _, new in USER_DEFAULT_EDITS.get(rel, ())) or any(
+            USER_ROUTE in side for side in ours
+        ), f"{rel}: the user's edit is not among the sides kept:\n{text}"
+        theirs = re.sub(
+            rf"^{CONFLICT_START}\n.*?^=======\n(.*?)^{CONFLICT_END}\n",
+            lambda m: m.group(1),
+            text,
+            flags=re.MULTILINE | re.DOTALL,
+        )
+        file.write_text(theirs)
+        if rel == USER_ROUTES:
+            add_user_route(project)
+        else:
+            change_default(project, rel)
+        git(project, "add", rel)
 
 
 def resolve_module_conflicts(project: Path, conflicted: set[str]) -> None:
@@ -337,7 +390,7 @@ def test_update_keeps_user_work_and_brings_improvements(
     assert "\tgo test -race ./..." in theirs, makefile
     # The template's changes to config.go and the kustomization merged with the user's.
     config = (project / "internal/config/config.go").read_text()
-    assert "// parse reads the configuration from vals" in config
+    assert "// check validates cfg, its values decoded already, and derives what their" in config
     assert "kustomize edit set image" in (project / KUSTOMIZATION).read_text()
     assert_user_edits_survived(project)
     assert_matches_fresh_render(project, aged_template, "2.0.0", tmp_path, conflicted={"Makefile"})
@@ -400,7 +453,9 @@ def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_pa
 
     conflicted = conflicted_files(project)
     assert files_with_markers(project) == conflicted, "conflict markers in files git does not list"
-    assert not {f for f in conflicted if f.endswith(".go")}, f"the user's Go edits conflict: {conflicted}"
+    go_conflicts = {f for f in conflicted if f.endswith(".go")}
+    assert go_conflicts <= REWRITTEN_SINCE_RELEASES, f"the user's Go edits conflict: {go_conflicts}"
+    redo_user_edits_on_the_new_lines(project, go_conflicts)
     # The template's dependency changes may meet the user's in go.mod and go.sum.
     resolve_module_conflicts(project, conflicted)
     assert_user_edits_survived(project)

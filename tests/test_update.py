@@ -231,9 +231,14 @@ def add_user_route(project: Path) -> None:
     """The user's route, after /version's, and its package's import."""
     module = module_of(project)
     routes = project / USER_ROUTES
-    buildinfo_import = f'\t"{module}/internal/buildinfo"\n'
-    replace_once(routes, buildinfo_import, f'{buildinfo_import}\t"{module}/internal/greet"\n')
     text = routes.read_text()
+    # The import in its sorted place among the service's own packages, as goimports puts it.
+    # (An update may have merged it already, with only the route's lines in conflict.)
+    own = list(re.finditer(rf'^\t"{re.escape(module)}/internal/(\w+)"\n', text, re.M))
+    assert own, f"{routes} imports none of the service's packages:\n{text}"
+    if not any(m[1] == "greet" for m in own):
+        after = next((m.start() for m in own if m[1] > "greet"), own[-1].end())
+        text = f'{text[:after]}\t"{module}/internal/greet"\n{text[after:]}'
     found = list(VERSION_ROUTE.finditer(text))
     assert len(found) == 1, f"{routes} does not have /version's route exactly once:\n{text}"
     routes.write_text(text[: found[0].end()] + USER_ROUTE + text[found[0].end() :])

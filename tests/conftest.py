@@ -52,8 +52,12 @@ class CombinationReport:
     def __init__(self) -> None:
         self.outcomes: dict[str, bool] = {}
         self.image_sizes: dict[str, str] = {}
+        # Seconds spent per test file, set-up and tear-down included: where the run's time goes.
+        self.seconds: dict[str, float] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        module = report.nodeid.split("::", 1)[0]
+        self.seconds[module] = self.seconds.get(module, 0.0) + report.duration
         # The combination travels in the report (from pytest-xdist's workers too).
         properties = dict(report.user_properties)
         vid = properties.get("combination")
@@ -74,6 +78,14 @@ class CombinationReport:
             terminalreporter.section("image contents")
             for vid, size in sorted(self.image_sizes.items()):
                 terminalreporter.write_line(f"{vid}: {size}")
+        if self.seconds:
+            # Summed over every worker: with n workers the run takes about total / n.
+            terminalreporter.section("time per test file (all workers)")
+            total = sum(self.seconds.values())
+            for module, seconds in sorted(self.seconds.items(), key=lambda kv: -kv[1]):
+                share = 100 * seconds / total
+                terminalreporter.write_line(f"{seconds / 60:7.1f} min  {share:3.0f} %  {module}")
+            terminalreporter.write_line(f"{total / 60:7.1f} min  total")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

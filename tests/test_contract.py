@@ -1033,7 +1033,8 @@ def test_precedence_defaults_file_environment(
     want = [200] * 8 if expected is None else [200] * expected + [429] * (8 - expected)
     assert got == want, f"{layers}: {got}, want {want}\n{svc.output()}"
     # The start-up record names the file read, and no file when none is.
-    loaded = next(r for r in svc.records() if r.get("msg") == "configuration loaded")
+    # (Waited for: the record may still be in the log's buffer.)
+    loaded = svc.wait_for_records(lambda r: r.get("msg") == "configuration loaded", what="start-up record")[0]
     read = str(config) if reads_file and "CONFIG_FILE" in env else None
     assert loaded.get("file") == read, loaded
 

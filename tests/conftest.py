@@ -110,13 +110,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Filters and globals whose value is not the same at every call: a source using one is never
+# compiled once for all.
+IMPURE = re.compile(r"\|\s*(?:strftime|random|shuffle)\b|\bnow\s*\(")
+
+
 def compile_each_template_once() -> None:
     """Make Jinja compile a template source once per test process rather than once per copy.
 
     copier builds a new Jinja environment for every copy, so each of the suite's thousand renders
     compiled every file, and every path part, again: half of a render's time. The compiled code
-    depends only on the source and the environment's settings, which are the key here; what a
-    copy renders is unchanged (shown byte for byte when this was added)."""
+    depends on the source and the environment's settings, which are the key here, and on one
+    thing more: Jinja folds a filter call on constants into its value when it compiles, so a
+    source that reads the clock or draws at random (`'%Y' | strftime`, copyright_year's default)
+    would keep its first value; such sources are compiled every time. What a copy renders is
+    unchanged (shown byte for byte when this was added, and by the tests that set the year)."""
     original = jinja2.Environment.compile
     compiled: dict[tuple[Any, ...], Any] = {}
 
@@ -152,7 +160,7 @@ def compile_each_template_once() -> None:
         raw: bool = False,
         defer_init: bool = False,
     ) -> Any:
-        if raw or not isinstance(source, str):
+        if raw or not isinstance(source, str) or IMPURE.search(source):
             return original(env, source, name, filename, raw, defer_init)
         key = (settings(env), source, name, filename, defer_init)
         if key not in compiled:

@@ -93,8 +93,9 @@ def pytest(session: nox.Session, *args: str) -> None:
 
 
 def ensure_servers(session: nox.Session) -> None:
-    """PostgreSQL and Redis, which the tests start on loopback: Debian's packages, installed once
-    per machine, as root or with sudo when it asks for no password (tooling/servers.py)."""
+    """PostgreSQL and Redis, which the tests start on loopback, and Chromium, which opens the
+    documentation site: Debian's packages, installed once per machine, as root or with sudo when it
+    asks for no password (tooling/servers.py)."""
     from tooling.servers import CannotInstallError, install_commands, missing_packages
 
     missing = missing_packages()
@@ -156,6 +157,14 @@ def bench(session: nox.Session) -> None:
             session.error(f"{tool} is required: {hint}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=None)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into build/site with `mkdocs build --strict`: a broken link or
+    anchor, or a page missing from the navigation, fails the build. The tests build it too."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(venv_backend="none")

@@ -33,16 +33,31 @@ def fake_postgres(root: Path, version: str, programs: tuple[str, ...] = POSTGRES
     return bin_dir
 
 
-def fake_redis(path: Path) -> str:
+def fake_programs(path: Path, *names: str) -> str:
     path.mkdir()
-    (path / "redis-server").write_text("#!/bin/sh\n")
-    (path / "redis-server").chmod(stat.S_IRWXU)
+    for name in names:
+        (path / name).write_text("#!/bin/sh\n")
+        (path / name).chmod(stat.S_IRWXU)
     return str(path)
 
 
-def test_nothing_installed_means_both_packages(tmp_path: Path) -> None:
+def fake_redis(path: Path) -> str:
+    """redis-server and chromium on PATH."""
+    return fake_programs(path, "redis-server", "chromium")
+
+
+def test_nothing_installed_means_every_package(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    assert missing_packages(tmp_path / "absent", str(tmp_path / "empty")) == ["postgresql", "redis-server"]
+    assert missing_packages(tmp_path / "absent", str(tmp_path / "empty")) == [
+        "postgresql",
+        "redis-server",
+        "chromium",
+    ]
+
+
+def test_a_missing_browser_is_a_missing_package(tmp_path: Path) -> None:
+    fake_postgres(tmp_path, "15")
+    assert missing_packages(tmp_path, fake_programs(tmp_path / "bin", "redis-server")) == ["chromium"]
 
 
 def test_the_newest_complete_postgres_is_taken(tmp_path: Path) -> None:
@@ -59,8 +74,8 @@ def test_a_postgres_without_its_server_program_is_missing(tmp_path: Path) -> Non
     assert missing_packages(tmp_path, fake_redis(tmp_path / "bin")) == ["postgresql"]
 
 
-def test_this_machine_has_both() -> None:
-    """The tests session installs both before the tests run (noxfile.py)."""
+def test_this_machine_has_every_package() -> None:
+    """The tests session installs them before the tests run (noxfile.py)."""
     missing = missing_packages()
     assert not missing, f"missing: {missing}; `nox -s tests` installs them, or `{install_hint(missing)}`"
 

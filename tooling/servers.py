@@ -1,8 +1,11 @@
-"""Where the database and cache servers the tests start are installed, and which Debian packages are
-missing. The tests session (noxfile.py) installs the missing ones; tests/servers.py runs them.
+"""Where the database and cache servers the tests start, and the browser that opens the
+documentation site, are installed, and which Debian packages are missing. The tests session
+(noxfile.py) installs the missing ones; tests/servers.py runs the servers, tests/test_site.py the
+browser.
 
 Debian installs PostgreSQL's server programs outside PATH, in /usr/lib/postgresql/<major>/bin
-(PATH holds only wrappers for the clients), and Redis's server as /usr/bin/redis-server.
+(PATH holds only wrappers for the clients), Redis's server as /usr/bin/redis-server and Chromium as
+/usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ POSTGRES_ROOT = Path("/usr/lib/postgresql")
 POSTGRES_PROGRAMS = ("initdb", "postgres", "pg_isready", "psql")
 POSTGRES_PACKAGE = "postgresql"
 REDIS_PACKAGE = "redis-server"
-# Searched after PATH: where Debian puts redis-server, whatever PATH a developer has.
+BROWSER_PACKAGE = "chromium"
+# Searched after PATH: where Debian puts redis-server and chromium, whatever PATH a developer has.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -31,18 +35,29 @@ def postgres_bin_dir(root: Path = POSTGRES_ROOT) -> Path | None:
     return max(found)[1] if found else None
 
 
-def redis_server(path: str | None = None) -> Path | None:
-    """The redis-server program, on PATH or where Debian puts it."""
+def _program(name: str, path: str | None) -> Path | None:
+    """A program on PATH or where Debian puts it."""
     if path is None:
         path = os.pathsep.join(filter(None, [os.environ.get("PATH"), SYSTEM_PATH]))
-    exe = shutil.which("redis-server", path=path)
+    exe = shutil.which(name, path=path)
     return None if exe is None else Path(exe)
 
 
+def redis_server(path: str | None = None) -> Path | None:
+    """The redis-server program, on PATH or where Debian puts it."""
+    return _program("redis-server", path)
+
+
+def chromium(path: str | None = None) -> Path | None:
+    """Debian's Chromium, on PATH or where Debian puts it."""
+    return _program("chromium", path)
+
+
 def missing_packages(root: Path = POSTGRES_ROOT, path: str | None = None) -> list[str]:
-    """The Debian packages of the servers that are not installed."""
+    """The Debian packages of the servers and the browser that are not installed."""
     missing = [] if postgres_bin_dir(root) else [POSTGRES_PACKAGE]
-    return missing if redis_server(path) else [*missing, REDIS_PACKAGE]
+    missing += [] if redis_server(path) else [REDIS_PACKAGE]
+    return missing if chromium(path) else [*missing, BROWSER_PACKAGE]
 
 
 def install_hint(packages: list[str]) -> str:
@@ -62,9 +77,9 @@ def install_commands(
         return []
     if not apt_get:
         raise CannotInstallError(
-            f"the tests run real PostgreSQL and Redis servers: install {' and '.join(packages)} "
-            "(PostgreSQL 15 or newer, Redis 7; the tests look for Debian's paths, "
-            f"{POSTGRES_ROOT}/<version>/bin and redis-server on PATH)"
+            f"the tests run real PostgreSQL and Redis servers and a real browser: install "
+            f"{' and '.join(packages)} (PostgreSQL 15 or newer, Redis 7, Chromium; the tests look for "
+            f"Debian's paths, {POSTGRES_ROOT}/<version>/bin, and redis-server and chromium on PATH)"
         )
     if root:
         prefix = []
@@ -72,7 +87,8 @@ def install_commands(
         prefix = ["sudo", "-n"]
     else:
         raise CannotInstallError(
-            f"the tests run real PostgreSQL and Redis servers: Debian's {' and '.join(packages)} "
+            f"the tests run real PostgreSQL and Redis servers and a real browser: Debian's "
+            f"{' and '.join(packages)} "
             f"{'is' if len(packages) == 1 else 'are'} missing, and installing needs root: "
             f"run `{install_hint(packages)}`, then the tests again"
         )

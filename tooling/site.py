@@ -1,0 +1,136 @@
+"""What the documentation site generates rather than keeps by hand: the reference of every question,
+read from copier.yml and the template's own file names, and mermaid, pinned and fetched from the npm
+registry so that the site serves it itself (tooling/site_hooks.py puts both into the build).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import tarfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from tooling import variants
+from tooling.quickstart import read as read_quickstart
+
+TEMPLATE_DIR = variants.TEMPLATE_ROOT / "template"
+
+# Material for MkDocs asks for mermaid 11 (it loads it from a CDN unless the page has it already).
+MERMAID_VERSION = "11.17.2"
+MERMAID_INTEGRITY = (
+    "sha512-V6K3C8EBdEsPFZXSKMJe6ppQOENxuHARr9GvHX4hh47lAbhMRD9qf4oEK7LoaRQxULMa80/qt5gHO73aCleBBg=="
+)
+MERMAID_TARBALL = f"https://registry.npmjs.org/mermaid/-/mermaid-{MERMAID_VERSION}.tgz"
+MERMAID_MEMBER = "package/dist/mermaid.min.js"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "copier-go-service"
+
+
+def mermaid_script() -> Path:
+    """mermaid.min.js of the pinned version: fetched once per machine from the npm registry, and
+    refused unless the tarball has the integrity hash the registry published for it."""
+    script = cache_dir() / f"mermaid-{MERMAID_VERSION}.min.js"
+    if script.exists():
+        return script
+    with urllib.request.urlopen(MERMAID_TARBALL, timeout=120) as response:
+        tarball = response.read()
+    algorithm, expected = MERMAID_INTEGRITY.split("-", 1)
+    if base64.b64encode(hashlib.new(algorithm, tarball).digest()).decode() != expected:
+        raise RuntimeError(f"{MERMAID_TARBALL} does not have the pinned integrity {MERMAID_INTEGRITY}")
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
+        member = archive.extractfile(MERMAID_MEMBER)
+        if member is None:
+            raise RuntimeError(f"{MERMAID_TARBALL} has no {MERMAID_MEMBER}")
+        data = member.read()
+    script.parent.mkdir(parents=True, exist_ok=True)
+    partial = script.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(script)
+    return script
+
+
+def quickstart_block() -> str:
+    """The README's Quick start commands, as a shell block."""
+    quick = read_quickstart()
+    return f"```sh\n{quick.generate}\n{quick.test}\n```"
+
+
+def generated_files(answers: dict[str, Any]) -> set[str]:
+    """The paths of the files a copy with these answers generates (their names rendered, `.jinja`
+    dropped), from the template's file names alone."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    answers = {**answers, "_copier_conf": {"answers_file": ".copier-answers.yml"}}
+    paths: set[str] = set()
+    for path in TEMPLATE_DIR.rglob("*"):
+        if not path.is_file():
+            continue
+        parts = [env.from_string(p).render(answers) for p in path.relative_to(TEMPLATE_DIR).parts]
+        if all(parts):
+            paths.add("/".join(parts).removesuffix(".jinja"))
+    return paths
+
+
+def _answers(question: str, spec: dict[str, Any]) -> list[tuple[Any, str]]:
+    """A question's answers with the words copier.yml's prompt gives each."""
+    if spec.get("type") == "bool" and "choices" not in spec:
+        return [(True, "yes"), (False, "no")]
+    raw = spec.get("choices") or {}
+    items = raw.items() if isinstance(raw, dict) else ((str(c), c) for c in raw)
+    result: list[tuple[Any, str]] = []
+    for label, value in items:
+        value = value["value"] if isinstance(value, dict) else value
+        result.append((value, str(label).partition(": ")[2] or str(label)))
+    return result
+
+
+def _code(value: Any) -> str:
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    return f"`{value}`" if str(value) else "(empty)"
+
+
+def questions_reference() -> str:
+    """Every question of copier.yml: its prompt, default, answers, and the files only an answer
+    generates (compared with the question's other answers, the others at their defaults)."""
+    raw = variants._copier_yml()
+    defaults = variants.defaults()
+    lines = [
+        "# Questions",
+        "",
+        "Every question `copier copy` asks, generated from the template's `copier.yml` when this site is",
+        "built: the prompt's words, the default, each answer and the files only that answer generates",
+        "(the other questions at their defaults). Pass an answer without the prompt with",
+        "`--data question=answer`.",
+        "",
+    ]
+    for name, spec in variants.questions().items():
+        lines += [f"## `{name}`", "", str(spec.get("help", "")).rstrip(".") + ".", ""]
+        default = raw[name].get("default")
+        facts = [f"Type: `{spec.get('type', 'str')}`.", f"Default: {_code(default)}."]
+        if spec.get("ask") is False:
+            facts.append("Not asked: recorded, and settable with `--data`.")
+        when = spec.get("when")
+        if isinstance(when, str):
+            facts.append(f"Asked only when `{when.strip('{} ')}`.")
+        lines += [" ".join(facts), ""]
+        answers = _answers(name, spec)
+        if not answers:
+            continue
+        files = {value: generated_files({**defaults, name: value}) for value, _ in answers}
+        lines += ["| Answer | What it gives | Files only this answer generates |", "|---|---|---|"]
+        for value, words in answers:
+            others = set().union(*(f for v, f in files.items() if v != value))
+            own = sorted(files[value] - others)
+            listed = ", ".join(f"`{f}`" for f in own) or "none"
+            lines.append(f"| {_code(value)} | {words} | {listed} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ import pytest
 from copier import run_copy
 
 from conftest import answers_of, year_clock
+from tooling.site import go_modules
 from tooling.variants import (
     SHAPE_QUESTIONS,
     TEMPLATE_ROOT,
@@ -235,6 +236,26 @@ def test_readme_table_names_every_question_and_offered_choice() -> None:
     for name, q in questions().items():
         if q.get("type") == "bool" and all(c.available for c in choices(name)):
             assert "not yet available" not in rows[name], f"README.md calls `{name}` unavailable"
+
+
+def required_modules(go_mod: str) -> int:
+    """The modules a go.mod requires, in single-line and block requires."""
+    single = re.findall(r"^require \S+ v\S+$", go_mod, re.M)
+    blocks = re.findall(r"^require \((.*?)^\)", go_mod, re.M | re.S)
+    return len(single) + sum(len(re.findall(r"^\s+\S+ v\S+", block, re.M)) for block in blocks)
+
+
+@pytest.mark.parametrize("router", [c.value for c in choices("http_framework") if c.available])
+def test_router_module_counts_are_the_rendered_go_mods(router: str, tmp_path: Path) -> None:
+    """The README's router table and the site's choosing page count the modules each router's
+    go.mod requires: the count is that of a rendered go.mod."""
+    project = copy_head(tmp_path / "p", {"http_framework": router})
+    rendered = required_modules((project / "go.mod").read_text())
+    assert go_modules({**defaults(), "http_framework": router}) == rendered
+    row = r"^\| `" + router + r"` \| [^|]+ \| (\d+) \|"
+    table = re.search(row, (TEMPLATE_ROOT / "README.md").read_text(), re.M)
+    assert table is not None, f"README.md's router table has no row for {router}"
+    assert int(table[1]) == rendered, f"README.md: {table[1]} modules for {router}; go.mod has {rendered}"
 
 
 def test_defaults_are_what_copier_records(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
+import re
 import tarfile
 import urllib.request
 from pathlib import Path
@@ -20,6 +22,8 @@ from tooling import variants
 from tooling.quickstart import read as read_quickstart
 
 TEMPLATE_DIR = variants.TEMPLATE_ROOT / "template"
+PERFORMANCE_MD = variants.TEMPLATE_ROOT / "docs" / "performance.md"
+GOMOD_LOCK = variants.TEMPLATE_ROOT / "gomod" / "lock.json"
 
 # Material for MkDocs asks for mermaid 11 (it loads it from a CDN unless the page has it already).
 MERMAID_VERSION = "11.17.2"
@@ -133,4 +137,59 @@ def questions_reference() -> str:
             listed = ", ".join(f"`{f}`" for f in own) or "none"
             lines.append(f"| {_code(value)} | {words} | {listed} |")
         lines.append("")
+    return "\n".join(lines)
+
+
+def go_modules(answers: dict[str, Any]) -> int:
+    """How many modules the go.mod of a copy with these answers requires (gomod/lock.json)."""
+
+    def holds(term: str) -> bool:
+        question, _, value = term.partition("=")
+        return term == "always" or str(answers.get(question)).lower() == value.lower()
+
+    lock = json.loads(GOMOD_LOCK.read_text())
+    return sum(any(all(map(holds, when)) for when in module["when"]) for module in lock["require"])
+
+
+def bench_targets(text: str) -> dict[str, dict[str, str]]:
+    """The benchmark's targets table (between the bench markers of docs/performance.md): each
+    variant's measured value of each target, by the target's name."""
+    generated = text.partition("<!-- bench:begin -->")[2].partition("<!-- bench:end -->")[0]
+    section = generated.partition("### Targets")[2].partition("\n### ")[0]
+    rows = [line.strip("|").split(" | ") for line in section.splitlines() if line.startswith("| ")]
+    if not rows:
+        raise ValueError(f"{PERFORMANCE_MD} has no table of targets between its bench markers")
+    header, *body = rows
+    table: dict[str, dict[str, str]] = {variant: {} for variant in header[2:]}
+    for row in body:
+        for variant, cell in zip(header[2:], row[2:], strict=True):
+            table[variant][row[0]] = re.sub(r"\s*(\*\*FAIL\*\*|pass)$", "", cell).strip()
+    return table
+
+
+# The benchmark's targets the choosing page shows, and their column titles.
+CHOOSING_COLUMNS = {
+    "Time per request added by the stack (Go benchmark)": "Time the stack adds",
+    "Allocations per request added by the stack": "Allocations it adds",
+    "Binary size (Dockerfile flags)": "Binary",
+    "Resident memory, idle": "Memory, idle",
+}
+
+
+def choosing_table(question: str) -> str:
+    """A question's answers side by side: when to pick each (copier.yml's words), the modules its
+    go.mod requires, and, for the benchmarked questions, what the benchmark measured (each answer
+    with every other question at its default)."""
+    defaults = variants.defaults()
+    spec = variants.questions()[question]
+    measured = bench_targets(PERFORMANCE_MD.read_text()) if question in ("http_framework", "logger") else {}
+    titles = ["Answer", "When to pick it", "Modules in go.mod"]
+    titles += list(CHOOSING_COLUMNS.values()) if measured else []
+    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+    for value, words in _answers(question, spec):
+        cells = [_code(value), words, str(go_modules({**defaults, question: value}))]
+        if measured:
+            column = "defaults" if value == defaults[question] else f"{question}={value}"
+            cells += [measured[column].get(target, "not measured") for target in CHOOSING_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

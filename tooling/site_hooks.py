@@ -3,11 +3,13 @@
 - `questions.md`, the reference of every question, from copier.yml (tooling/site.py);
 - `changelog.md`, the repository's CHANGELOG.md, which the docs link to as `../CHANGELOG.md`;
 - `assets/vendor/mermaid.min.js`, the pinned mermaid, so that no page loads a script from elsewhere;
-- `<!-- quickstart -->` in a page becomes the README's Quick-start commands.
+- `<!-- quickstart -->` in a page becomes the README's Quick-start commands, and
+  `<!-- choosing:QUESTION -->` the table of that question's answers (tooling/site.py).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,4 +33,5 @@ def on_files(files: Files, config: Any) -> Files:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     markdown = markdown.replace("](../CHANGELOG.md", "](changelog.md")
-    return markdown.replace("<!-- quickstart -->", site.quickstart_block())
+    markdown = markdown.replace("<!-- quickstart -->", site.quickstart_block())
+    return re.sub(r"<!-- choosing:(\w+) -->", lambda m: site.choosing_table(m[1]), markdown)

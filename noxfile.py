@@ -167,6 +167,14 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
+@nox.session(python=None)
+def screenshots(session: nox.Session) -> None:
+    """Retake the landing page's pictures into docs/assets/: copier's prompts on a pseudo-terminal
+    of 80 columns, and a generated service's /readyz in Chromium (tooling/screenshots.py)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("python", "-m", "tooling.screenshots")
+
+
 @nox.session(venv_backend="none")
 def release_tags(session: nox.Session) -> None:
     """Create the git tags of every release listed in releases.toml (for whoever publishes the

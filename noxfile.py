@@ -161,9 +161,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=None)
 def docs(session: nox.Session) -> None:
-    """Build the documentation site into build/site with `mkdocs build --strict`: a broken link or
-    anchor, or a page missing from the navigation, fails the build. The tests build it too."""
+    """Rewrite the README's table of questions from copier.yml, then build the documentation site
+    into build/site with `mkdocs build --strict`: a broken link or anchor, or a page missing from
+    the navigation, fails the build. The tests build it too."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("python", "-m", "tooling.site")
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 

@@ -14,7 +14,7 @@ import pytest
 from copier import run_copy
 
 from conftest import answers_of, year_clock
-from tooling.site import go_modules
+from tooling.site import README_TABLE, go_modules, readme_questions_table
 from tooling.variants import (
     SHAPE_QUESTIONS,
     TEMPLATE_ROOT,
@@ -216,6 +216,14 @@ def readme_questions() -> dict[str, str]:
     )
     assert section is not None, "README.md has no '## The questions' section"
     return dict(re.findall(r"^\| `(\w+)` \|(.*)\|$", section.group(1), re.M))
+
+
+def test_readme_table_is_generated_from_copier_yml() -> None:
+    """The README's table of questions is the one tooling/site.py generates from copier.yml, as the
+    site's reference is."""
+    table = README_TABLE.search((TEMPLATE_ROOT / "README.md").read_text())
+    assert table is not None, "README.md has no <!-- questions:begin --> ... <!-- questions:end --> table"
+    assert table[2] == readme_questions_table(), "README.md's table of questions is stale: nox -s docs"
 
 
 def test_readme_table_names_every_question_and_offered_choice() -> None:

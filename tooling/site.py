@@ -193,3 +193,44 @@ def choosing_table(question: str) -> str:
             cells += [measured[column].get(target, "not measured") for target in CHOOSING_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+README = variants.TEMPLATE_ROOT / "README.md"
+README_TABLE = re.compile(r"(<!-- questions:begin -->\n)(.*?)(<!-- questions:end -->)", re.S)
+
+
+def _default_words(question: str, default: Any) -> str:
+    """A question's default as the README shows it: a templated one in words."""
+    if isinstance(default, str) and "strftime" in default:
+        return "the year of the first copy"
+    if isinstance(default, str):
+        default = re.sub(r"\{\{\s*(\w+)\s*\}\}", r"<\1>", default)
+    return _code(default) if default != "" else ""
+
+
+def readme_questions_table() -> str:
+    """The README's table of questions, from copier.yml: the same source as the site's reference."""
+    raw = variants._copier_yml()
+    lines = ["| Question | Default | Meaning |", "|---|---|---|"]
+    for name, spec in variants.questions().items():
+        meaning = str(spec.get("help", "")).rstrip(".")
+        answers = [value for value, _ in _answers(name, spec)] if "choices" in spec else []
+        if answers:
+            meaning += ": " + ", ".join(_code(a) for a in answers[:-1]) + f" or {_code(answers[-1])}"
+        if spec.get("ask") is False:
+            meaning += " (not asked: recorded, so that updates keep it; `--data` sets another)"
+        lines.append(f"| `{name}` | {_default_words(name, raw[name].get('default'))} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_readme_table() -> bool:
+    """Rewrite the README's table of questions from copier.yml; whether it changed."""
+    text = README.read_text()
+    new = README_TABLE.sub(lambda m: m[1] + readme_questions_table() + m[3], text)
+    if new != text:
+        README.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    print("README.md's table of questions", "rewritten" if write_readme_table() else "is current")

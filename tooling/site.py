@@ -83,6 +83,27 @@ def generated_files(answers: dict[str, Any]) -> set[str]:
     return paths
 
 
+def files_reading(question: str) -> list[str]:
+    """The generated files (named as with the default answers) whose text depends on a question: a
+    Jinja tag of theirs names it, or, for the router, the folder of the chosen router's files."""
+    names = {question, "router_dir"} if question == "http_framework" else {question}
+    tag = re.compile(r"\{[{%](.*?)[%}]\}", re.S)
+    found: set[str] = set()
+    for path in TEMPLATE_DIR.rglob("*.jinja"):
+        words = {w for t in tag.findall(path.read_text()) for w in re.findall(r"\w+", t)}
+        if words & names:
+            found.add(_readable(path.relative_to(TEMPLATE_DIR).as_posix()).removesuffix(".jinja"))
+    return sorted(found)
+
+
+def _readable(template_path: str) -> str:
+    """A template's path as the file it generates is named: its conditions dropped, `{{ name }}`
+    as `<name>`."""
+    path = re.sub(r"\{%.*?%\}", "", template_path)
+    path = path.replace("{{_copier_conf.answers_file}}", ".copier-answers.yml")
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", r"<\1>", path)
+
+
 def _answers(question: str, spec: dict[str, Any]) -> list[tuple[Any, str]]:
     """A question's answers with the words copier.yml's prompt gives each."""
     if spec.get("type") == "bool" and "choices" not in spec:
@@ -126,6 +147,9 @@ def questions_reference() -> str:
         if isinstance(when, str):
             facts.append(f"Asked only when `{when.strip('{} ')}`.")
         lines += [" ".join(facts), ""]
+        reading = files_reading(name)
+        if reading:
+            lines += ["Its answer shapes the text of " + ", ".join(f"`{f}`" for f in reading) + ".", ""]
         answers = _answers(name, spec)
         if not answers:
             continue

@@ -106,7 +106,7 @@ class LoadResult:
     scaffold: list[load.WrkResult] = field(default_factory=list)
     scaffold_costs: list[RequestCost] = field(default_factory=list)
     # With --against, the default variant only: the service rendered from the older commit, as stack and
-    # as sync, each run right after this checkout's.
+    # as sync, each run next to this checkout's (after it in odd rounds, before it in even ones).
     against: list[load.WrkResult] = field(default_factory=list)
     against_costs: list[RequestCost] = field(default_factory=list)
     against_sync: list[load.WrkResult] = field(default_factory=list)
@@ -256,6 +256,25 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", name)
 
 
+# The runs of this checkout and of the older commit (--against) that are compared with each other.
+AGAINST_PAIRS = (("stack", "against"), ("sync", "against-sync"))
+
+
+def round_order(names: list[str], i: int) -> list[str]:
+    """The order of the servers' runs in round i (from 0). Every second round runs the older commit's
+    stack and sync (--against) just before this checkout's rather than just after, so that neither
+    side always follows the same run: a run's place in the round can cost it (the previous run's log
+    being written back to disk while a synchronous log writes, for instance), and alternating it
+    cancels that out of the median of the per-round ratios."""
+    order = list(names)
+    if i % 2 == 1:
+        for this, older in AGAINST_PAIRS:
+            if this in order and older in order:
+                a, b = order.index(this), order.index(older)
+                order[a], order[b] = order[b], order[a]
+    return order
+
+
 def measure_load(
     result: VariantResult,
     servers: dict[str, tuple[Path, dict[str, str]]],
@@ -288,7 +307,8 @@ def measure_load(
         runs: dict[str, list[load.WrkResult]] = {name: [] for name in started}
         costs: dict[str, list[RequestCost]] = {name: [] for name in started}
         for i in range(rounds):
-            for name, srv in started.items():
+            for name in round_order(list(started), i):
+                srv = started[name]
                 before = srv.counters()
                 runs[name].append(load.wrk(script, srv.port, ROUTE, s.connections, seconds))
                 costs[name].append(RequestCost.between(before, srv.counters(), runs[name][-1].requests))
@@ -335,7 +355,7 @@ def measure_load(
 
 def measure_variant(variant: Variant, work: Path, s: Settings, against: str | None = None) -> VariantResult:
     """Measure one variant; against, a commit, adds the default variant rendered from it to the load
-    rounds of the full variant, each of its runs right after this checkout's."""
+    rounds of the full variant, each of its runs next to this checkout's (see round_order)."""
     result = VariantResult(variant)
     work.mkdir(parents=True)
     proj = work / "project"

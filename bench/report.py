@@ -164,7 +164,10 @@ def _cost_cells(bare: list[RequestCost], stack: list[RequestCost]) -> list[str]:
 def _against_turns(run: Run) -> str:
     if _against(run) is None:
         return ""
-    return ", the older commit's stack and sync right after this checkout's"
+    return (
+        ", the older commit's stack and sync next to this checkout's (after them in odd rounds, before "
+        "them in even ones)"
+    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -445,8 +448,9 @@ def _against_section(run: Run) -> list[str]:
         f"### Against {run.machine.get('Against', 'the older commit')}",
         "",
         "The default variant rendered from the older commit (`--against`) and built the same way, loaded in "
-        "the same rounds, each of its runs right after this checkout's: stack after stack, sync after "
-        "sync. A ratio is the median of the per-round ratios; this / older below 1.00x means this "
+        "the same rounds, each of its runs next to this checkout's: stack beside stack, sync beside sync, "
+        "after them in odd rounds and before them in even ones, so that neither side always follows the "
+        "same run. A ratio is the median of the per-round ratios; this / older below 1.00x means this "
         "checkout is slower. The per-round values show how far a single round can be trusted.",
         "",
     ]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bench import gobench, load, profile, project, report
-from bench.measure import LoadResult, Run, Settings, VariantResult
+from bench.measure import LoadResult, Run, Settings, VariantResult, round_order
 from bench.project import BenchError, Variant
 from bench.server import Counters, RequestCost
 from conftest import Render
@@ -336,3 +336,14 @@ def test_an_older_commit_is_resolved_in_the_checkout() -> None:
     assert project.resolve_ref(head[:12]) == head
     with pytest.raises(BenchError, match="names no commit"):
         project.resolve_ref("no-such-ref-of-the-template")
+
+
+def test_against_runs_alternate_their_place_in_the_round() -> None:
+    """The older commit's runs follow this checkout's in odd rounds and precede them in even ones;
+    without --against the order never changes."""
+    names = ["bare", "stack", "against", "sync", "against-sync", "scaffold"]
+    assert round_order(names, 0) == names
+    assert round_order(names, 1) == ["bare", "against", "stack", "against-sync", "sync", "scaffold"]
+    assert round_order(names, 2) == names
+    plain = ["bare", "stack", "sync", "scaffold"]
+    assert [round_order(plain, i) for i in range(3)] == [plain] * 3

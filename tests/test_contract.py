@@ -432,6 +432,35 @@ def test_metrics_expose_the_contracted_families(service: Service, answers: dict[
     assert evictions.type == "counter", f"http_rate_limit_evictions_total must be a counter: {evictions}"
 
 
+# The families of the Go runtime, the process and the metrics handler itself: the runbook names them
+# by prefix only.
+RUNTIME_FAMILY = re.compile(r"(go|process|promhttp)_")
+
+
+def test_runbook_names_every_metric_family(service: Service, answers: dict[str, Any], project: Path) -> None:
+    """Every metric family /metrics exposes, the runtime's, the process's and promhttp's left out, is
+    named in the project's docs/runbook.md, so that no metric ships without what on-call needs to
+    read it. Families appear once they have a series: requests (and a note, read back) come first."""
+    assert service.get("/version").status == 200
+    if answers["example_api"]:
+        created = create_note(service)
+        assert created.status == 201, created.describe()
+        assert service.get(f"/v1/notes/{created.json()['id']}").status == 200
+    service.settle()
+    scrape = service.get("/metrics", admin=True)
+    assert scrape.status == 200, f"GET /metrics on the admin port: {scrape.describe()}"
+    # The exposition's own names (`# TYPE http_requests_total counter`), as the runbook writes them.
+    exposed = set(re.findall(r"^# TYPE (\S+) ", scrape.body.decode(), re.M))
+    assert "http_requests_total" in exposed, f"no family found in /metrics: {sorted(exposed)}"
+    runbook = (project / "docs" / "runbook.md").read_text()
+    missing = sorted(
+        name
+        for name in exposed
+        if not RUNTIME_FAMILY.match(name) and not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", runbook)
+    )
+    assert not missing, f"docs/runbook.md does not name these metric families of /metrics: {missing}"
+
+
 def test_route_label_cardinality_is_bounded(launch: Launcher) -> None:
     """Requests to 200 random unknown paths add at most one route label value, never the raw path."""
     svc = launch(RATE_LIMIT_RPS="100000", RATE_LIMIT_BURST="100000")

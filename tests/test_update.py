@@ -665,12 +665,14 @@ def test_moved_and_deleted_files_keep_user_edits(edited: bool, tmp_path: Path) -
     """Copier removes a file the new version no longer generates, edited or not; the version
     that moves or deletes a file carries a `keep-edited` migration so the user's edits are kept."""
     repo = new_template_repo(tmp_path / "template")
-    (repo / "template/docs").mkdir()
+    # Beside the template's own docs/ (the service's runbook), which both versions keep.
+    (repo / "template/docs").mkdir(exist_ok=True)
     (repo / "template/docs/operations.md").write_text(OPERATIONS_V1)
     (repo / "template/docs/oncall.md").write_text(ONCALL)
     tag(repo, "1.0.0")
-    shutil.rmtree(repo / "template/docs")
-    (repo / "template/docs/runbooks").mkdir(parents=True)
+    (repo / "template/docs/operations.md").unlink()
+    (repo / "template/docs/oncall.md").unlink()
+    (repo / "template/docs/runbooks").mkdir()
     (repo / "template/docs/runbooks/operations.md").write_text(OPERATIONS_V2)
     moved_to = "\n      - --moved-to=docs/runbooks/operations.md"
     entries = KEEP_EDITED_ENTRY.format(path="docs/operations.md", moved=moved_to)

@@ -14,6 +14,7 @@ import pytest
 from copier import run_copy
 
 from conftest import answers_of, year_clock
+from tooling.covering import pairwise
 from tooling.site import README_TABLE, go_modules, readme_questions_table
 from tooling.variants import (
     SHAPE_QUESTIONS,
@@ -22,8 +23,11 @@ from tooling.variants import (
     UnsupportedDefaultError,
     choices,
     defaults,
+    pairwise_variants,
     questions,
     render,
+    render_variants,
+    variants,
 )
 
 
@@ -264,6 +268,21 @@ def test_router_module_counts_are_the_rendered_go_mods(router: str, tmp_path: Pa
     table = re.search(row, (TEMPLATE_ROOT / "README.md").read_text(), re.M)
     assert table is not None, f"README.md's router table has no row for {router}"
     assert int(table[1]) == rendered, f"README.md: {table[1]} modules for {router}; go.mod has {rendered}"
+
+
+def test_readme_counts_the_combinations_copier_yml_gives() -> None:
+    """The counts of the README's Combinations section are those of copier.yml's answers today."""
+    text = (TEMPLATE_ROOT / "README.md").read_text()
+    axes = {q: [c.value for c in choices(q) if c.available] for q in SHAPE_QUESTIONS}
+    every, first = len(variants()), {q: defaults()[q] for q in axes}
+    claims = {
+        rf"= {every:,} once all announced variants exist": "every combination",
+        rf"the answers that change Go code \({len(render_variants())}\)": "the render tier",
+        rf"\({len(pairwise_variants())} today\)": "the pairwise tier",
+        rf"needs {len(pairwise(axes, first))} combinations instead of\s+{every:,}": "the covering array",
+    }
+    for claim, what in claims.items():
+        assert re.search(claim, text), f"README.md's count of {what} is not today's: {claim!r}"
 
 
 def test_defaults_are_what_copier_records(tmp_path: Path) -> None:

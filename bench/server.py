@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.project import BenchError
+from tooling.ports import free_port
 
 READY_TIMEOUT = 10.0
 # The pause between two readiness probes while a server starts.
@@ -26,13 +27,6 @@ LOAD_ENV = {
     "RATE_LIMIT_RPS": "1000000000",
     "RATE_LIMIT_BURST": "2147483647",
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def probe(port: int, path: str, timeout: float = 1.0) -> int | None:

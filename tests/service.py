@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -24,6 +23,8 @@ from typing import Any, TypeVar
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tooling.ports import free_port
+
 # How long the service may take to become ready after it is started.
 READY_TIMEOUT = 10.0
 # How long one HTTP request may take.
@@ -35,14 +36,6 @@ LOG_TIMEOUT = 5.0
 ACCESS_KEYS = frozenset({"request_id", "method", "route", "status", "duration_ms", "bytes"})
 
 LogRecord = dict[str, Any]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def new_request_id(prefix: str = "test") -> str:

@@ -9,7 +9,6 @@ import contextlib
 import html
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
+from tooling.ports import free_port
 from tooling.servers import chromium
 from tooling.variants import TEMPLATE_ROOT
 
@@ -97,12 +97,6 @@ def terminal_svg(lines: list[str]) -> str:
         f'<g font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14" fill="#e0e0e0">\n'
         f"{text}\n</g>\n</svg>\n"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def readyz_png(copier: str, out: Path) -> None:

@@ -55,6 +55,10 @@ class CombinationReport:
         self.image_sizes: dict[str, str] = {}
         # Seconds spent per test file, set-up and tear-down included: where the run's time goes.
         self.seconds: dict[str, float] = {}
+        # The pytest-xdist workers that ran each combination's tests: one each, or every worker
+        # renders and builds every combination again (pytest 9.2 with pytest-xdist 3.8 did so,
+        # with nothing failing: xdist could not add its group to 9.2's node ids).
+        self.workers: dict[str, set[str]] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         module = report.nodeid.split("::", 1)[0]
@@ -64,11 +68,31 @@ class CombinationReport:
         vid = properties.get("combination")
         if vid is not None and not report.skipped:
             self.outcomes[vid] = self.outcomes.get(vid, True) and not report.failed
+        worker = getattr(getattr(report, "node", None), "gateway", None)
+        if vid is not None and worker is not None:
+            self.workers.setdefault(vid, set()).add(worker.id)
         # test_deploy measures the binary the Dockerfile builds, per base.
         if vid is not None and "image_size" in properties:
             self.image_sizes[vid] = str(properties["image_size"])
 
+    def scattered(self) -> dict[str, set[str]]:
+        """The combinations whose tests more than one worker ran."""
+        return {vid: workers for vid, workers in self.workers.items() if len(workers) > 1}
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if session.config.getoption("dist", "no") == "loadgroup" and self.scattered():
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if terminalreporter.config.getoption("dist", "no") == "loadgroup" and (scattered := self.scattered()):
+            terminalreporter.section("combinations split between workers", red=True)
+            terminalreporter.write_line(
+                f"{len(scattered)} combinations ran on more than one worker, each rendered and built "
+                "on each: pytest-xdist's loadgroup did not group them (pin a pytest and "
+                "pytest-xdist that work together, pyproject.toml)"
+            )
+            for vid, workers in sorted(scattered.items())[:5]:
+                terminalreporter.write_line(f"  {vid}: {', '.join(sorted(workers))}")
         if self.outcomes:
             terminalreporter.section("answer combinations")
             # Every combination's answers, read only now: a run that reports nothing never needs them.
@@ -210,6 +234,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("variant", combos, ids=variant_id, scope="session")
 
 
+# Before pytest-xdist's own hook, which reads the xdist_group marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selections = config.stash.get(SELECTIONS, [])
     if selections:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from servers import PostgresServer, RedisServer
-from service import clean_env
+from service import Launcher, Service, clean_env
 from tooling.variants import (
     TEMPLATE_ROOT,
     SelectionError,
@@ -472,3 +472,34 @@ def dependency_env(
         per_project[key] = urls
     env: dict[str, str] = per_project[key]
     return dict(env)
+
+
+# -- a running service (tests/service.py) --------------------------------------------------------------
+
+
+@pytest.fixture
+def launch(service_binary: Path, dependency_env: dict[str, str]) -> Iterator[Launcher]:
+    """Start the service with extra environment variables, connected to real servers of the
+    dependencies it lists; every instance is stopped after the test."""
+    launcher = Launcher(service_binary, dependency_env)
+    yield launcher
+    problems = list(launcher.stop_all())
+    if problems:
+        pytest.fail("\n\n".join(problems))
+
+
+@pytest.fixture
+def service(launch: Launcher) -> Service:
+    """The service with its default configuration, ready."""
+    return launch()
+
+
+@pytest.fixture
+def answers(project: Path) -> dict[str, Any]:
+    return answers_of(project)
+
+
+@pytest.fixture
+def needs_example_api(answers: dict[str, Any]) -> None:
+    if not answers["example_api"]:
+        pytest.skip("needs the example API (POST /v1/notes), which this variant was rendered without")

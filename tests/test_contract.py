@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -39,34 +39,6 @@ from service import (
 pytestmark = pytest.mark.slow
 
 # -- fixtures and helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def launch(service_binary: Path, dependency_env: dict[str, str]) -> Iterator[Launcher]:
-    """Start the service with extra environment variables, connected to real servers of the
-    dependencies it lists; every instance is stopped after the test."""
-    launcher = Launcher(service_binary, dependency_env)
-    yield launcher
-    problems = list(launcher.stop_all())
-    if problems:
-        pytest.fail("\n\n".join(problems))
-
-
-@pytest.fixture
-def service(launch: Launcher) -> Service:
-    """The service with its default configuration, ready."""
-    return launch()
-
-
-@pytest.fixture
-def answers(project: Path) -> dict[str, Any]:
-    return answers_of(project)
-
-
-@pytest.fixture
-def needs_example_api(answers: dict[str, Any]) -> None:
-    if not answers["example_api"]:
-        pytest.skip("needs the example API (POST /v1/notes), which this variant was rendered without")
 
 
 def missing_path() -> str:

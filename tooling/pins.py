@@ -159,6 +159,9 @@ def all_pins(root: Path = ROOT) -> list[Pin]:
 # Places that repeat a pin decided elsewhere: (pattern whose group 1 is the version, pin name).
 REPEATS = (
     (re.compile(r"\bcopier==([0-9][\w.]*)"), "copier"),
+    # The generated Makefile's `make api-check` runs the versions the tests fuzz with.
+    (re.compile(r"\bschemathesis==([0-9][\w.]*)"), "schemathesis"),
+    (re.compile(r"\bopenapi-spec-validator==([0-9][\w.]*)"), "openapi-spec-validator"),
     (re.compile(r"\bnox==([0-9][\w.]*)"), "nox"),
     (re.compile(r"\bruff==([0-9][\w.]*)"), "ruff"),
     (re.compile(r"golangci-lint(?:/v2/cmd/golangci-lint)?@(v?[0-9][\w.]*)"), GOLANGCI_LINT),

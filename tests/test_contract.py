@@ -26,8 +26,10 @@ import pytest
 
 from conftest import answers_of, go, listed_settings
 from service import (
+    READY_TIMEOUT,
     REQUEST_TIMEOUT,
     Launcher,
+    Metrics,
     Response,
     Service,
     clean_env,
@@ -1401,11 +1403,19 @@ def test_profiles_longer_than_a_minute_are_refused(service: Service, path: str) 
 
 def test_readiness_checks_are_metrics(service: Service) -> None:
     """Every check /readyz names has readiness_check_ok{check}: 1 when it passed, 0 otherwise."""
-    resp = service.get("/readyz")
-    checks = resp.json().get("checks") or {}
+
+    def settled() -> tuple[dict[str, Any], Metrics] | None:
+        # The checks run in the background: a scrape between two reads of /readyz that agree,
+        # after every check's first run, sees the same run of the checks.
+        before = service.get("/readyz").json().get("checks") or {}
+        metrics = service.metrics()
+        after = service.get("/readyz").json().get("checks") or {}
+        pending = any(check.get("status") == "pending" for check in after.values())
+        return (after, metrics) if before == after and not pending else None
+
+    checks, metrics = poll(settled, timeout=READY_TIMEOUT, what="two reads of /readyz that agree")
     if not checks:
         pytest.skip("this service registers no readiness check (no database, no cache)")
-    metrics = service.metrics()
     family = metrics.family("readiness_check_ok")
     assert family is not None, "readiness_check_ok is missing"
     assert family.type == "gauge", f"readiness_check_ok must be a gauge: {family}"

@@ -90,6 +90,16 @@ def govulncheck_pin(root: Path = ROOT) -> Pin:
     return Pin(GOVULNCHECK, match.group(1), "go", WORKFLOW, note="govulncheck")
 
 
+def vegeta_pin(root: Path = ROOT) -> Pin:
+    """The generated Makefile's `make load` runs vegeta with `go run` at the version it pins."""
+    match = re.search(
+        r"^VEGETA := go run (github\.com/tsenart/vegeta/v12)@(v[0-9][\w.]*)$", _text(root, MAKEFILE), re.M
+    )
+    if match is None:
+        raise ValueError(f"{MAKEFILE} runs no pinned vegeta")
+    return Pin(match.group(1), match.group(2), "go", MAKEFILE, note="vegeta")
+
+
 def go_tool_pins(root: Path = ROOT) -> list[Pin]:
     """noxfile.py's GO_TOOLS (`package@version`), read from its source without running it."""
     tree = ast.parse(_text(root, NOXFILE))
@@ -150,6 +160,7 @@ def all_pins(root: Path = ROOT) -> list[Pin]:
         nox_pin(root),
         golangci_lint_pin(root),
         govulncheck_pin(root),
+        vegeta_pin(root),
         *go_tool_pins(root),
         *action_pins(root),
         *go_module_pins(root),

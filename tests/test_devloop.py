@@ -1,0 +1,85 @@
+"""The targets of a generated project's day-to-day loop, run as a developer runs them: they do not
+vary with the answers, so the default project takes them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Render, go
+from service import Launcher, Service, free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default_project(render: Render) -> Path:
+    return render({})
+
+
+@pytest.fixture(scope="module")
+def default_binary(default_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("devloop") / "my-service"
+    go(default_project, "build", "-o", str(out), "./cmd/my-service")
+    return out
+
+
+@pytest.fixture
+def unlimited_service(default_binary: Path) -> Iterator[Service]:
+    """The default service, ready, with rate limiting off, as the README says to load-test it."""
+    launcher = Launcher(default_binary)
+    yield launcher(RATE_LIMIT_RPS="0")
+    problems = list(launcher.stop_all())
+    assert not problems, "\n\n".join(problems)
+
+
+def make_load(project: Path, target: str, rate: int, duration: str) -> str:
+    proc = subprocess.run(
+        ["make", "load", f"LOAD_TARGET={target}", f"LOAD_RATE={rate}", f"LOAD_DURATION={duration}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ,
+        check=False,
+    )
+    assert proc.returncode == 0, f"make load failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def report_line(report: str, name: str) -> str:
+    """The values of one line of vegeta's text report ("Requests [total, rate, throughput] ...")."""
+    match = re.search(rf"^{re.escape(name)}\s+\[[^\]]*\]\s+(.*)$", report, re.MULTILINE)
+    assert match is not None, f"no {name!r} line in the report:\n{report}"
+    return match.group(1).strip()
+
+
+def test_make_load_reports_throughput_latencies_and_status_codes(
+    default_project: Path, unlimited_service: Service
+) -> None:
+    before = unlimited_service.metrics().value("http_requests_total", route="/version", code="200")
+    target = f"GET http://127.0.0.1:{unlimited_service.http_port}/version"
+    report = make_load(default_project, target, rate=100, duration="2s")
+    total, _rate, throughput = (v.strip() for v in report_line(report, "Requests").split(","))
+    assert int(total) == 200, report
+    assert float(throughput) > 0, report
+    latencies = report_line(report, "Latencies").split(", ")
+    assert len(latencies) == 7, f"min, mean, 50, 90, 95, 99, max: {report}"
+    assert report_line(report, "Success") == "100.00%", report
+    assert report_line(report, "Status Codes") == "200:200", report
+    # Every one of them reached the service.
+    after = unlimited_service.metrics().value("http_requests_total", route="/version", code="200")
+    assert after - before == 200, f"the service counted {after - before} answers to the load"
+
+
+def test_make_load_reports_failures(default_project: Path) -> None:
+    """Against an address nothing listens on, every request fails, and the report says so."""
+    report = make_load(default_project, f"GET http://127.0.0.1:{free_port()}/version", rate=20, duration="1s")
+    assert report_line(report, "Success") == "0.00%", report
+    assert report_line(report, "Status Codes") == "0:20", report
+    assert "connection refused" in report, report

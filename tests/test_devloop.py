@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import Render, go
-from service import Launcher, Service, free_port
+from service import Launcher, Response, Service, free_port, http_request, poll
+
+# How long the first `make watch` may take to serve: air and the service are built first.
+FIRST_BUILD_TIMEOUT = 300.0
+# How long an edit may take to be answered: a rebuild and a restart.
+REBUILD_TIMEOUT = 60.0
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +91,49 @@ def test_make_load_reports_failures(default_project: Path) -> None:
     assert report_line(report, "Success") == "0.00%", report
     assert report_line(report, "Status Codes") == "0:20", report
     assert "connection refused" in report, report
+
+
+def answer(port: int, path: str) -> Response | None:
+    try:
+        return http_request(port, "GET", path, timeout=2.0)
+    except OSError:
+        return None
+
+
+def test_make_watch_answers_an_edit_within_seconds_and_stops_cleanly(
+    default_project: Path, tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
+    copy = Path(shutil.copytree(default_project, tmp_path / default_project.name, symlinks=True))
+    port = free_port()
+    env = {**os.environ, "HTTP_ADDR": f"127.0.0.1:{port}", "ADMIN_ADDR": f"127.0.0.1:{free_port()}"}
+    log = tmp_path / "watch.log"
+    with log.open("w") as out:
+        # Its own process group, which a Ctrl-C in a terminal signals as a whole.
+        watch = subprocess.Popen(
+            ["make", "watch"], cwd=copy, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        first = poll(lambda: answer(port, "/version"), timeout=FIRST_BUILD_TIMEOUT, what="make watch serving")
+        assert first.header("X-Edited") is None
+        handler = copy / "internal" / "server" / "version.go"
+        write = "web.WriteJSON(w, http.StatusOK, info)"
+        source = handler.read_text()
+        assert write in source, "version.go changed: update the edit this test makes"
+        handler.write_text(source.replace(write, f'w.Header().Set("X-Edited", "yes")\n\t\t{write}'))
+        edited = time.monotonic()
+
+        def edited_answer() -> Response | None:
+            resp = answer(port, "/version")
+            return resp if resp is not None and resp.header("X-Edited") == "yes" else None
+
+        try:
+            poll(edited_answer, timeout=REBUILD_TIMEOUT, interval=0.1, what="the edited handler's answer")
+        except pytest.fail.Exception:
+            pytest.fail(f"no edited answer within {REBUILD_TIMEOUT}s; make watch wrote:\n{log.read_text()}")
+        record_property("seconds_from_edit_to_answer", round(time.monotonic() - edited, 2))
+    finally:
+        os.killpg(watch.pid, signal.SIGINT)
+        watch.wait(timeout=30)
+    output = log.read_text()
+    assert "shutdown complete" in output, f"the service did not shut down gracefully:\n{output}"
+    assert answer(port, "/version") is None, "the service still answers after make watch stopped"

@@ -90,14 +90,22 @@ def govulncheck_pin(root: Path = ROOT) -> Pin:
     return Pin(GOVULNCHECK, match.group(1), "go", WORKFLOW, note="govulncheck")
 
 
-def vegeta_pin(root: Path = ROOT) -> Pin:
-    """The generated Makefile's `make load` runs vegeta with `go run` at the version it pins."""
-    match = re.search(
-        r"^VEGETA := go run (github\.com/tsenart/vegeta/v12)@(v[0-9][\w.]*)$", _text(root, MAKEFILE), re.M
-    )
-    if match is None:
-        raise ValueError(f"{MAKEFILE} runs no pinned vegeta")
-    return Pin(match.group(1), match.group(2), "go", MAKEFILE, note="vegeta")
+def go_run_pins(root: Path = ROOT) -> list[Pin]:
+    """The tools the generated Makefile runs with `go run module/cmd@version` (`NAME := go run ...`):
+    air for `make watch`, vegeta for `make load`."""
+    found = re.findall(r"^[A-Z_]+ := go run (\S+)@(v[0-9][\w.]*)$", _text(root, MAKEFILE), re.MULTILINE)
+    if not found:
+        raise ValueError(f"{MAKEFILE} runs no pinned tool with go run")
+    return [
+        Pin(
+            path,
+            version,
+            "go",
+            MAKEFILE,
+            note=next(p for p in reversed(path.split("/")) if not re.fullmatch(r"v[0-9]+", p)),
+        )
+        for path, version in found
+    ]
 
 
 def go_tool_pins(root: Path = ROOT) -> list[Pin]:
@@ -160,7 +168,7 @@ def all_pins(root: Path = ROOT) -> list[Pin]:
         nox_pin(root),
         golangci_lint_pin(root),
         govulncheck_pin(root),
-        vegeta_pin(root),
+        *go_run_pins(root),
         *go_tool_pins(root),
         *action_pins(root),
         *go_module_pins(root),

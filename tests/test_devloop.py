@@ -137,3 +137,44 @@ def test_make_watch_answers_an_edit_within_seconds_and_stops_cleanly(
     output = log.read_text()
     assert "shutdown complete" in output, f"the service did not shut down gracefully:\n{output}"
     assert answer(port, "/version") is None, "the service still answers after make watch stopped"
+
+
+def git_in(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_make_hooks_refuses_commits_that_fail_the_checks(default_project: Path, tmp_path: Path) -> None:
+    """After `make hooks`, a commit of an unformatted file, of a conflict left by an update, or of
+    code the linter flags is refused with the reason; a clean change is committed."""
+    repo = Path(shutil.copytree(default_project, tmp_path / default_project.name, symlinks=True))
+    for args in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "generated"]):
+        assert git_in(repo, *args).returncode == 0
+    hooks = subprocess.run(["make", "hooks"], cwd=repo, capture_output=True, text=True, check=False)
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+
+    def commit(path: str, content: str) -> subprocess.CompletedProcess[str]:
+        (repo / path).write_text(content)
+        assert git_in(repo, "add", path).returncode == 0
+        return git_in(repo, "commit", "--quiet", "-m", f"change {path}")
+
+    refusals = [
+        ("internal/server/extra.go", "package server\nfunc  extra() {}\n", "not gofmt-clean"),
+        (
+            "README.md",
+            "<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n",
+            "conflicts",
+        ),
+        ("internal/server/extra.go", "package server\n\nfunc extra() {}\n", "func extra is unused"),
+    ]
+    for path, content, reason in refusals:
+        proc = commit(path, content)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode != 0, f"a commit of {path} with {content!r} was made"
+        assert reason in output, f"{path}: the refusal does not say {reason!r}:\n{output}"
+        assert git_in(repo, "reset", "--quiet", "--hard").returncode == 0
+        assert not (repo / "internal/server/extra.go").exists()
+    version = (repo / "internal/server/version.go").read_text()
+    clean = commit(
+        "internal/server/version.go", version.replace("// handleVersion answers", "// handleVersion serves")
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr

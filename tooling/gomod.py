@@ -59,15 +59,19 @@ def answers_of(combo: tuple[str, ...]) -> dict[str, Any]:
 
 
 def combinations(sets: dict[str, dict[str, str]]) -> list[tuple[str, ...]]:
-    """Every combination of one answer per question modules.toml names, its default answer
-    (which brings no modules) among them, so that a line can belong to a question's default."""
+    """Every combination of one answer per question modules.toml names, with its answers that
+    bring no modules among them (its default, or every other answer where the default brings
+    some), so that a line can belong to an answer without modules."""
     defaults = variants.defaults()
     by_question: dict[str, list[str]] = {}
     for name in sets:
         if name != ALWAYS:
             question = name.partition("=")[0]
-            default = f"{question}={str(defaults[question]).lower()}"
-            by_question.setdefault(question, [default] if default not in sets else []).append(name)
+            if question not in by_question:
+                default = f"{question}={str(defaults[question]).lower()}"
+                answers = [f"{question}={str(c.value).lower()}" for c in variants.choices(question)]
+                by_question[question] = [default] if default not in sets else [a for a in answers if a not in sets]
+            by_question[question].append(name)
     return [(ALWAYS, *combo) for combo in itertools.product(*by_question.values())]
 
 

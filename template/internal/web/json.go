@@ -12,17 +12,17 @@ import (
 	"strings"
 )
 
-// DecodeJSON decodes the request body into dst strictly: the content type must
-// be application/json (else 415), the body one JSON value (else 400) with no
-// fields dst does not declare (else 400), no key twice in an object and every
-// key spelt exactly as dst's field (else 400), within the body limit (else
-// 413). The returned error is an *Error ready for WriteError.
-//
-// encoding/json alone takes the last of duplicate keys and matches keys
-// regardless of case: a proxy or validator in front of the service, reading
-// the first key or only the exact one, would see another value than the
-// service does.
-func DecodeJSON(r *http.Request, dst any) error {
+// ReadJSONBody checks the body of a request before a handler decodes it: the
+// content type must be application/json (else 415), the body one JSON value
+// (else 400) within the body limit (else 413). GET and HEAD requests, which
+// carry no body to decode, pass unchecked. The body is read whole and
+// left on r for the handler to read again, from memory. The keys are checked
+// when it is decoded: the body type's UnmarshalJSON calls UnmarshalStrict.
+// The returned error is an *Error ready for WriteError.
+func ReadJSONBody(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return &Error{Status: http.StatusUnsupportedMediaType, Detail: "Content-Type must be application/json"}
@@ -31,21 +31,63 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if err != nil {
 		return decodeError(err)
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return decodeError(io.EOF)
+	}
+	// Decoders stop after the first value: what follows it is refused
+	// here. json.Valid scans without allocating; the detailed reason is
+	// found only for a body that fails.
+	if !json.Valid(body) {
+		var v anyValue
+		return decodeError(json.Unmarshal(body, &v))
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
+}
+
+// JSONBody is ReadJSONBody as middleware: a refused body is answered with its
+// problem.
+func JSONBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := ReadJSONBody(r); err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// anyValue takes any JSON value and keeps nothing: json.Unmarshal into it
+// only checks that its input is one valid JSON value.
+type anyValue struct{}
+
+func (*anyValue) UnmarshalJSON([]byte) error { return nil }
+
+// UnmarshalStrict decodes data, one JSON value, into dst strictly: no key
+// twice in an object, every key spelt exactly as dst's field and none that
+// dst does not declare (else 400, naming the key). A body type calls it from
+// its UnmarshalJSON, with dst of a type without that method. The returned
+// error is an *Error ready for WriteError.
+//
+// encoding/json alone takes the last of duplicate keys and matches keys
+// regardless of case: a proxy or validator in front of the service, reading
+// the first key or only the exact one, would see another value than the
+// service does.
+func UnmarshalStrict(data []byte, dst any) error {
 	// The keys are checked as the tokens stream past, which needs no copy
-	// of the body; json.Unmarshal then decodes the body where it lies,
-	// where a json.Decoder would first copy it into a buffer of its own.
-	dec := json.NewDecoder(bytes.NewReader(body))
+	// of data; json.Unmarshal then decodes data where it lies.
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber() // a number is checked by its field's type, below
 	if err := checkKeys(dec, reflect.TypeOf(dst)); err != nil {
-		if errors.Is(err, io.EOF) && len(bytes.TrimSpace(body)) > 0 {
-			err = io.ErrUnexpectedEOF // the body ends inside the value
+		if errors.Is(err, io.EOF) && len(bytes.TrimSpace(data)) > 0 {
+			err = io.ErrUnexpectedEOF // the data ends inside the value
 		}
 		return keysError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &Error{Status: http.StatusBadRequest, Detail: "the body must hold a single JSON value"}
 	}
-	if err := json.Unmarshal(body, dst); err != nil {
+	if err := json.Unmarshal(data, dst); err != nil {
 		return decodeError(err)
 	}
 	return nil
@@ -194,6 +236,12 @@ func decodeError(err error) *Error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body must not exceed %d bytes", tooLarge.Limit)}
 	}
 	if syntax, ok := errors.AsType[*json.SyntaxError](err); ok {
+		switch msg := syntax.Error(); {
+		case strings.HasSuffix(msg, "after top-level value"):
+			return bad("the body must hold a single JSON value")
+		case msg == "unexpected end of JSON input":
+			return bad("the body is not valid JSON (it ends too soon)")
+		}
 		return bad("the body is not valid JSON (at byte %d)", syntax.Offset)
 	}
 	if typ, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {

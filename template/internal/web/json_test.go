@@ -2,13 +2,16 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
-func TestDecodeJSON(t *testing.T) {
+// TestStrictJSON: a body is checked by ReadJSONBody, then decoded by
+// UnmarshalStrict, as a request body of the API is.
+func TestStrictJSON(t *testing.T) {
 	type payload struct {
 		Name  string `json:"name"`
 		Count int    `json:"count"`
@@ -54,17 +57,24 @@ func TestDecodeJSON(t *testing.T) {
 				r.Header.Set("Content-Type", tt.contentType)
 			}
 			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 96)
-			var p payload
-			err := DecodeJSON(r, &p)
+			err := ReadJSONBody(r)
+			if err == nil {
+				var data []byte
+				if data, err = io.ReadAll(r.Body); err != nil {
+					t.Fatal(err)
+				}
+				var p payload
+				err = UnmarshalStrict(data, &p)
+			}
 			if tt.wantStatus == 0 {
 				if err != nil {
-					t.Fatalf("DecodeJSON: %v", err)
+					t.Fatalf("ReadJSONBody, UnmarshalStrict: %v", err)
 				}
 				return
 			}
 			e, ok := errors.AsType[*Error](err)
 			if !ok {
-				t.Fatalf("DecodeJSON = %v, want an *Error", err)
+				t.Fatalf("ReadJSONBody, UnmarshalStrict = %v, want an *Error", err)
 			}
 			if e.Status != tt.wantStatus || e.Detail == "" {
 				t.Fatalf("got %d %q, want %d with a detail", e.Status, e.Detail, tt.wantStatus)

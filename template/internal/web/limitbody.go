@@ -38,7 +38,7 @@ func (b *BodyBudget) release(n int64) { b.used.Add(-n) }
 // LimitBody bounds request bodies, each to maxBytes and all of them together
 // to budget. A body larger than maxBytes is refused with 413: at once when its
 // declared Content-Length is too large, or when a handler reads past the
-// limit (DecodeJSON turns that into a 413). Before the handler runs, a body
+// limit (ReadJSONBody turns that into a 413). Before the handler runs, a body
 // reserves its declared length, or maxBytes when the length is unknown
 // (chunked), and gives it back when the handler returns; when the budget
 // cannot cover it, the request is refused with 503 and Retry-After at once,

@@ -49,12 +49,33 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 }
 
 // WriteError answers with the problem err describes: the status and detail of
-// an *Error, or a 500 that reveals nothing of any other error. Handlers log
-// unexpected errors themselves before calling it.
+// an *Error, or InternalError's for any other error.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e, ok := errors.AsType[*Error](err); ok {
 		WriteProblem(w, r, Problem{Status: e.Status, Detail: e.Detail, Errors: e.Fields})
 		return
 	}
-	WriteProblem(w, r, Problem{Status: http.StatusInternalServerError, Detail: "the server could not complete the request"})
+	WriteError(w, r, InternalError())
+}
+
+// InternalError is the answer to an unexpected error, which a handler logs
+// before returning it: a 500 that reveals nothing of the error.
+func InternalError() *Error {
+	return &Error{Status: http.StatusInternalServerError, Detail: "the server could not complete the request"}
+}
+
+// RequestError is the error to answer for a request that could not be read as
+// its route expects (a path parameter of the wrong shape, a body that does not
+// decode): err itself when it holds an *Error, else a 400 with err's message,
+// which describes the client's request.
+func RequestError(err error) error {
+	if _, ok := errors.AsType[*Error](err); ok {
+		return err
+	}
+	return &Error{Status: http.StatusBadRequest, Detail: err.Error()}
+}
+
+// WriteRequestError answers with the problem of RequestError(err).
+func WriteRequestError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, RequestError(err))
 }

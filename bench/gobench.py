@@ -52,10 +52,12 @@ def parse(output: str) -> list[GoBenchmark]:
     return results
 
 
-def run_benchmarks(project: Path, benchtime: str) -> tuple[list[GoBenchmark], str]:
-    """Every benchmark of the project, with allocations; a failing `go test`, or a result line this
-    module cannot read, raises."""
-    args = ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", f"-benchtime={benchtime}", "./..."]
+def run_benchmarks(
+    project: Path, benchtime: str, pattern: str = ".", packages: str = "./..."
+) -> tuple[list[GoBenchmark], str]:
+    """The benchmarks of the project matching pattern, with allocations; a failing `go test`, or a
+    result line this module cannot read, raises."""
+    args = ["go", "test", "-run", "^$", "-bench", pattern, "-benchmem", f"-benchtime={benchtime}", packages]
     output = run(args, project)
     return read_all(output), output
 
@@ -103,3 +105,22 @@ def stack_cost(benchmarks: list[GoBenchmark]) -> StackCost | None:
 def access_log(benchmarks: list[GoBenchmark]) -> list[GoBenchmark]:
     """Benchmarks of writing one access-log line (named AccessLog...)."""
     return [b for b in benchmarks if "accesslog" in b.key.replace("_", "")]
+
+
+# The example API's benchmark (template/internal/server/notes_bench_test.go.jinja): its two operations
+# through the whole public handler. It speaks only HTTP to NewServer, so that the same file measures the
+# service rendered from an older commit (--against).
+API_BENCHMARK = "Notes"
+API_BENCHMARK_FILE = Path("internal/server/notes_bench_test.go")
+
+
+def api_benchmarks(benchmarks: list[GoBenchmark]) -> dict[str, GoBenchmark]:
+    """The example API's benchmarks by operation ("create", "get")."""
+    prefix = API_BENCHMARK + "/"
+    return {b.name.removeprefix(prefix): b for b in benchmarks if b.name.startswith(prefix)}
+
+
+def bare(benchmarks: list[GoBenchmark]) -> GoBenchmark | None:
+    """The bare net/http handler's benchmark of the same run, if any."""
+    cost = stack_cost(benchmarks)
+    return None if cost is None else cost.bare

@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -184,6 +185,9 @@ class VariantResult:
     cpu_profile: profile.Profile | None = None
     copy_s: list[float] = field(default_factory=list)
     copy_to_tests_s: list[float] = field(default_factory=list)
+    # With --against, every variant with the example API: its benchmark (gobench.API_BENCHMARK_FILE, this
+    # checkout's) run in the service rendered from the older commit, right after this checkout's.
+    against_benchmarks: list[gobench.GoBenchmark] = field(default_factory=list)
 
     @property
     def stack_cost(self) -> gobench.StackCost | None:
@@ -390,7 +394,15 @@ def measure_variant(variant: Variant, work: Path, s: Settings, against: str | No
         servers["scaffold"] = (project.build_scaffold(proj, work / "scaffold", bin_dir), {})
 
     log(f"{variant.id}: Go benchmarks")
-    result.benchmarks, _ = gobench.run_benchmarks(proj, s.benchtime if variant.full else s.light_benchtime)
+    benchtime = s.benchtime if variant.full else s.light_benchtime
+    result.benchmarks, _ = gobench.run_benchmarks(proj, benchtime)
+    if against and (proj / gobench.API_BENCHMARK_FILE).exists():
+        log(f"{variant.id}: the example API's benchmark in the service rendered from {against[:12]}")
+        older_api = work / "against-api"
+        project.render(variant, older_api, against)
+        shutil.copy(proj / gobench.API_BENCHMARK_FILE, older_api / gobench.API_BENCHMARK_FILE)
+        pattern, package = f"^Benchmark{gobench.API_BENCHMARK}$", f"./{gobench.API_BENCHMARK_FILE.parent}/"
+        result.against_benchmarks, _ = gobench.run_benchmarks(older_api, benchtime, pattern, package)
 
     if variant.full:
         log(f"{variant.id}: start-to-ready x{s.starts}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from bench import gobench
 from bench.load import WrkResult
 from bench.measure import ROUTE, LoadResult, Run, VariantResult
 from bench.project import COMPARED_QUESTIONS, BenchError
@@ -323,6 +324,8 @@ def generated_section(run: Run, chart_name: str) -> str:
     else:
         out += ["Benchmarks in the generated projects: none.", ""]
 
+    out += _api_section(run)
+
     out += ["### Where the stack's CPU time goes", ""]
     for r in run.results:
         if r.cpu_profile is None:
@@ -472,6 +475,48 @@ def _against_section(run: Run) -> list[str]:
         ],
         [row for row in rows if row],
     )
+
+
+def _api_section(run: Run) -> list[str]:
+    """The example API's operations per request, against the bare handler of the same run, and with
+    --against against the same benchmark run in the service rendered from the older commit."""
+    rows = []
+    older_measured = any(r.against_benchmarks for r in run.results)
+    for r in run.results:
+        this = gobench.api_benchmarks(r.benchmarks)
+        older = gobench.api_benchmarks(r.against_benchmarks)
+        bare = gobench.bare(r.benchmarks)
+        for op, b in sorted(this.items()):
+            ns, allocs = b.metrics["ns/op"], b.metric("allocs/op")
+            row = [r.variant.id, op, f"{ns:,.0f}", _num(allocs)]
+            row.append(f"{ns / bare.metrics['ns/op']:.1f}x" if bare is not None else "")
+            if older_measured:
+                o = older.get(op)
+                older_ns = None if o is None else o.metrics["ns/op"]
+                row += (
+                    [f"{older_ns:,.0f}", _num(o.metric("allocs/op")), f"{ns / older_ns:.2f}x"]
+                    if o is not None and older_ns is not None
+                    else ["", "", ""]
+                )
+            rows.append(row)
+    if not rows:
+        return []
+    header = ["Variant", "Operation", "ns/op", "allocs/op", "ns / bare"]
+    out = [
+        "### The example API per request",
+        "",
+        f"`Benchmark{gobench.API_BENCHMARK}`: `POST /v1/notes` (create) and `GET /v1/notes/{{id}}` (get) "
+        "through the whole public handler, over a store that keeps nothing; ns / bare is over the bare "
+        "net/http handler's `GET /version` of the same run.",
+    ]
+    if older_measured:
+        header += ["older ns/op", "older allocs/op", "this / older"]
+        out[-1] += (
+            f" The older columns are the same benchmark file run in the service rendered from "
+            f"{run.machine.get('Against', 'the older commit')} (`--against`), right after this checkout's; "
+            "this / older below 1.00x means this checkout is faster."
+        )
+    return [*out, "", *_table(header, rows)]
 
 
 def _against_row(

@@ -23,7 +23,7 @@ from tooling.variants import TEMPLATE_ROOT, choices
 
 # The new router: a name copier.yml does not offer, and what its meta.yaml says of it.
 NEW = "mux2"
-META = {"name": "Mux2", "router_name": "Mux2Router", "modules": []}
+META = {"name": "Mux2", "router_name": "Mux2Router", "modules": [], "oapi_codegen": "std-http-server"}
 
 # The contract tests of routing (and of what every router must get right around it): probes, 404 and
 # 405 problems with Allow, route labels in the access log and the metrics, HEAD, the example API's

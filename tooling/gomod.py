@@ -70,7 +70,8 @@ def combinations(sets: dict[str, dict[str, str]]) -> list[tuple[str, ...]]:
             if question not in by_question:
                 default = f"{question}={str(defaults[question]).lower()}"
                 answers = [f"{question}={str(c.value).lower()}" for c in variants.choices(question)]
-                by_question[question] = [default] if default not in sets else [a for a in answers if a not in sets]
+                without = [a for a in answers if a not in sets]
+                by_question[question] = [default] if default not in sets else without
             by_question[question].append(name)
     return [(ALWAYS, *combo) for combo in itertools.product(*by_question.values())]
 

@@ -103,3 +103,43 @@ func TestWriteErrorHidesUnexpectedErrors(t *testing.T) {
 type errSecret struct{}
 
 func (errSecret) Error() string { return "dial db: password rejected" }
+
+// TestJSONBody: the middleware refuses a body before the handler runs, and
+// leaves a request without one (GET, HEAD) alone.
+func TestJSONBody(t *testing.T) {
+	tests := []struct {
+		method, contentType, body string
+		want                      int
+	}{
+		{http.MethodPost, "application/json", `{"a":1}`, http.StatusNoContent},
+		{http.MethodPost, "text/plain", `{"a":1}`, http.StatusUnsupportedMediaType},
+		{http.MethodPut, "application/json", `{"a":1} {}`, http.StatusBadRequest},
+		{http.MethodGet, "", "", http.StatusNoContent},
+		{http.MethodHead, "", "", http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.contentType, func(t *testing.T) {
+			var read string
+			h := JSONBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				read = string(b)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			r := httptest.NewRequest(tt.method, "/", strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tt.want {
+				t.Fatalf("got %d %s, want %d", rec.Code, rec.Body, tt.want)
+			}
+			if tt.want == http.StatusNoContent && read != tt.body {
+				t.Fatalf("the handler read %q, want the body %q", read, tt.body)
+			}
+			if tt.want != http.StatusNoContent && rec.Header().Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("a refusal without a problem: %q", rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}

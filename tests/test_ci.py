@@ -601,3 +601,39 @@ def test_gitlab_coverage_regex_reads_the_total(render: Render, coverage_step: tu
     first_number = re.search(r"\d+(\.\d+)?", matches[-1])
     assert first_number
     assert first_number[0] == total_coverage(coverage_step[0])
+
+
+# Whom each CI's keyless signature names: the certificate's identity for tag v1.2.3 of acme/my-service,
+# and its issuer.
+SIGNERS = {
+    "github": (
+        "https://github.com/acme/my-service/.github/workflows/ci.yml@refs/tags/v1.2.3",
+        "https://token.actions.githubusercontent.com",
+        {"<owner>": "acme", "<repository>": "my-service"},
+    ),
+    "gitlab": (
+        "https://gitlab.com/acme/my-service//.gitlab-ci.yml@refs/tags/v1.2.3",
+        "https://gitlab.com",
+        {"<group>": "acme", "<project>": "my-service"},
+    ),
+}
+
+
+@pytest.mark.parametrize("ci", list(SIGNERS))
+def test_readme_verifies_the_signature_ci_makes(render: Render, ci: str) -> None:
+    readme = (render({"ci": ci}) / "README.md").read_text()
+    identity, issuer, placeholders = SIGNERS[ci]
+    found = re.search(
+        r"--certificate-identity-regexp '([^']+)' \\\n\s+--certificate-oidc-issuer (\S+)", readme
+    )
+    assert found, "the README shows no cosign verify of a keyless signature"
+    pattern = found[1]
+    for placeholder, value in placeholders.items():
+        pattern = pattern.replace(placeholder, value)
+    assert re.search(pattern, identity), (pattern, identity)
+    # Only a tag's build: not a branch's, nor another workflow's.
+    assert not re.search(pattern, identity.replace("refs/tags/v1.2.3", "refs/heads/main"))
+    assert not re.search(pattern, identity.replace("ci.yml", "other.yml"))
+    assert found[2] == issuer
+    assert "--format '{{ json .SBOM }}'" in readme
+    assert "--format '{{ json .Provenance }}'" in readme

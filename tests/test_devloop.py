@@ -17,6 +17,7 @@ import pytest
 
 from conftest import Render, go
 from service import Launcher, Response, Service, free_port, http_request, poll
+from tooling.variants import choices
 
 # How long the first `make watch` may take to serve: air and the service are built first.
 FIRST_BUILD_TIMEOUT = 300.0
@@ -257,3 +258,12 @@ def test_make_release_builds_each_platform_with_checksums(default_project: Path,
     )
     assert tampered.returncode != 0
     assert "my-service-darwin-arm64: FAILED" in tampered.stdout
+
+
+@pytest.mark.parametrize("ci", [c.value for c in choices("ci") if c.available])
+def test_every_make_target_the_readme_names_exists(render: Render, ci: str) -> None:
+    project = render({"ci": ci, "database": "postgres"})
+    named = set(re.findall(r"\bmake (?:-\S+ )*([a-z][a-z0-9-]*)", (project / "README.md").read_text()))
+    assert {"hooks", "watch", "test", "load", "release", "tools"} <= named
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", (project / "Makefile").read_text(), re.M))
+    assert named - targets == set()

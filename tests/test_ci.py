@@ -203,6 +203,35 @@ def test_workflow_publishes_multi_arch_images_on_version_tags(render: Render) ->
     assert build["cache-to"] == "type=gha,mode=max"
     for arg in ("VERSION=", "COMMIT=", "DATE="):
         assert arg in build["build-args"], f"the image is not stamped with {arg}"
+    assert build["sbom"] is True
+    assert build["provenance"] == "mode=max"
+
+
+def test_workflow_signs_the_published_image_by_digest(render: Render) -> None:
+    publish = workflow(render({"ci": "github"}))["jobs"]["publish"]
+    names = [s.get("uses", "").split("@")[0] or s.get("name") for s in publish["steps"]]
+    installer = names.index("sigstore/cosign-installer")
+    build = next(s for s in publish["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))
+    (sign,) = [s for s in publish["steps"] if "cosign sign" in s.get("run", "")]
+    assert installer < publish["steps"].index(sign), "cosign is installed before it signs"
+    assert publish["steps"].index(build) < publish["steps"].index(sign), "the image is pushed first"
+    # Keyless (no key, no password), by the digest the build pushed, not by a tag that can move.
+    assert sign["env"]["DIGEST"] == f"${{{{ steps.{build['id']}.outputs.digest }}}}"
+    assert sign["run"] == 'cosign sign --yes "ghcr.io/${GITHUB_REPOSITORY,,}@${DIGEST}"'
+    assert publish["permissions"]["id-token"] == "write"
+
+
+def test_workflow_releases_the_binaries_on_version_tags(render: Render) -> None:
+    project = render({"ci": "github"})
+    release = workflow(project)["jobs"]["release"]
+    assert release["if"] == "startsWith(github.ref, 'refs/tags/v')"
+    assert set(release["needs"]) == {"test", "lint", "vulncheck", "image"}
+    assert step_using(release, "actions/setup-go")["with"]["go-version-file"] == "go.mod"
+    assert 'make release VERSION="$GITHUB_REF_NAME"' in runs(release).splitlines()
+    assert re.search(r"^release:", (project / "Makefile").read_text(), re.M)
+    upload = step_using(release, "softprops/action-gh-release")["with"]
+    assert upload["files"] == "dist/*"
+    assert upload["fail_on_unmatched_files"] is True
 
 
 def test_workflow_permissions_are_least_privilege(render: Render) -> None:
@@ -213,11 +242,14 @@ def test_workflow_permissions_are_least_privilege(render: Render) -> None:
         for name, job in doc["jobs"].items()
     }
     assert {name: scopes for name, scopes in writes.items() if scopes} == {
-        "publish": {"packages"},
+        # id-token: the OIDC token cosign signs the image with.
+        "publish": {"packages", "id-token"},
+        "release": {"contents"},
         "template-update": {"issues"},
     }
     for name, job in doc["jobs"].items():
-        assert job["permissions"].get("contents") == "read", name
+        assert job["permissions"].get("contents") == ("write" if name == "release" else "read"), name
+        assert set(job["permissions"].values()) <= {"read", "write"}, name
 
 
 def test_workflow_pins_actions_by_version(render: Render) -> None:
@@ -283,7 +315,18 @@ def script(job: dict[str, Any]) -> str:
 def test_gitlab_jobs_check_what_the_readme_says(render: Render) -> None:
     project = render({"ci": "gitlab"})
     jobs = gitlab_jobs(gitlab_ci(project))
-    assert set(jobs) == {"test", "lint", "vulncheck", "hadolint", "build-image", "publish", "template-update"}
+    assert set(jobs) == {
+        "test",
+        "lint",
+        "vulncheck",
+        "hadolint",
+        "build-image",
+        "publish",
+        "sign",
+        "release-binaries",
+        "release",
+        "template-update",
+    }
     assert "go mod tidy -diff" in script(jobs["test"])
     assert "make cover" in script(jobs["test"])
     assert "make build" in script(jobs["test"])
@@ -349,11 +392,83 @@ def test_gitlab_publishes_on_version_tags_only(render: Render) -> None:
     assert "--push" in script(publish)
     assert "$CI_REGISTRY_IMAGE" in script(publish)
     assert "docker login" in script(publish)
+    assert "--sbom=true --provenance=mode=max" in script(publish)
+    for name in ("sign", "release-binaries", "release"):
+        assert jobs[name]["rules"] == publish["rules"], name
     # Scheduled pipelines are for the template check alone.
     assert jobs["template-update"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     for name, job in jobs.items():
-        if name not in ("template-update", "publish"):
+        if name not in ("template-update", *GITLAB_TAG_JOBS):
             assert job["rules"][0] == {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}, name
+
+
+GITLAB_TAG_JOBS = ("publish", "sign", "release-binaries", "release")
+
+
+def test_gitlab_signs_the_published_image_keyless(render: Render) -> None:
+    jobs = gitlab_jobs(gitlab_ci(render({"ci": "gitlab"})))
+    # The one job given an OIDC token, for Sigstore alone.
+    assert {name for name, job in jobs.items() if "id_tokens" in job} == {"sign"}
+    sign = jobs["sign"]
+    assert sign["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
+    assert sign["needs"] == ["publish"]
+    assert jobs["publish"]["artifacts"]["reports"]["dotenv"] == "image.env"
+    assert re.search(
+        r"go install github\.com/sigstore/cosign/v3/cmd/cosign@v\d+\.\d+\.\d+$", script(sign), re.M
+    )
+    assert re.search(r'cosign sign --yes "\$CI_REGISTRY_IMAGE@\$IMAGE_DIGEST"$', script(sign), re.M)
+    assert "--key" not in script(sign)
+
+
+def publish_digest(project: Path, metadata: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The publish job's last command, which reads the pushed digest from buildx's metadata file."""
+    (tmp_path / "metadata.json").write_text(metadata)
+    command = gitlab_jobs(gitlab_ci(project))["publish"]["script"][-1]
+    return subprocess.run(["sh", "-ec", command], cwd=tmp_path, capture_output=True, text=True, check=False)
+
+
+def test_gitlab_publish_hands_the_pushed_digest_to_the_sign_job(render: Render, tmp_path: Path) -> None:
+    project = render({"ci": "gitlab"})
+    # As buildx writes it: indented, with other digests around it.
+    metadata = {
+        "buildx.build.ref": "builder/builder0/x",
+        "containerimage.descriptor": {"digest": "sha256:" + "b" * 64, "size": 1609},
+        "containerimage.digest": "sha256:" + "a" * 64,
+        "image.name": "registry.example/app:1.2.3,registry.example/app:latest",
+    }
+    proc = publish_digest(project, json.dumps(metadata, indent=2), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "image.env").read_text() == f"IMAGE_DIGEST=sha256:{'a' * 64}\n"
+    (tmp_path / "image.env").unlink()
+    proc = publish_digest(project, json.dumps(metadata), tmp_path)
+    assert (tmp_path / "image.env").read_text() == f"IMAGE_DIGEST=sha256:{'a' * 64}\n"
+    # No digest (a build that pushed nothing): the job fails rather than hand on an empty one.
+    (tmp_path / "image.env").unlink()
+    del metadata["containerimage.digest"]
+    assert publish_digest(project, json.dumps(metadata, indent=2), tmp_path).returncode != 0
+    assert not (tmp_path / "image.env").exists()
+
+
+def test_gitlab_release_links_every_file_make_release_writes(render: Render) -> None:
+    project = render({"ci": "gitlab"})
+    jobs = gitlab_jobs(gitlab_ci(project))
+    binaries = jobs["release-binaries"]
+    assert 'make release VERSION="$CI_COMMIT_TAG"' in script(binaries)
+    platforms = re.search(r"^RELEASE_PLATFORMS := (.+)$", (project / "Makefile").read_text(), re.M)
+    assert platforms
+    name = answers_of(project)["project_name"]
+    files = {f"{name}-{p.replace('/', '-')}" for p in platforms[1].split()} | {"SHA256SUMS"}
+    assert len(files) == 5
+    release = jobs["release"]
+    assert release["needs"] == ["release-binaries"]
+    assert release["image"].startswith("registry.gitlab.com/gitlab-org/cli:v")
+    assert release["release"]["tag_name"] == "$CI_COMMIT_TAG"
+    links = release["release"]["assets"]["links"]
+    assert {link["name"] for link in links} == files
+    upload = re.search(r'--upload-file "\$file" \\\n\s+"(\S+)/\$\{file#dist/\}"', script(binaries))
+    assert upload, script(binaries)
+    for link in links:
+        assert link["url"] == f"{upload[1]}/{link['name']}", link
 
 
 def shellcheck(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -366,7 +481,19 @@ def shellcheck(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "job", ["test", "lint", "vulncheck", "hadolint", "build-image", "publish", "template-update"]
+    "job",
+    [
+        "test",
+        "lint",
+        "vulncheck",
+        "hadolint",
+        "build-image",
+        "publish",
+        "sign",
+        "release-binaries",
+        "release",
+        "template-update",
+    ],
 )
 def test_gitlab_scripts_pass_shellcheck(render: Render, tmp_path: Path, job: str) -> None:
     proc = shellcheck(script(gitlab_jobs(gitlab_ci(render({"ci": "gitlab"})))[job]), tmp_path)
@@ -400,11 +527,14 @@ def test_renovate_finds_every_pinned_tool(render: Render) -> None:
                         found[dep] = match["currentValue"]
     lint_pin = re.search(r"^GOLANGCI_LINT_VERSION := (\S+)$", (project / "Makefile").read_text(), re.M)
     vuln_pin = re.search(r"govulncheck@(\S+)", (project / ".gitlab-ci.yml").read_text())
+    cosign_pin = re.search(r"sigstore/cosign/v3/cmd/cosign@(\S+)", (project / ".gitlab-ci.yml").read_text())
     assert lint_pin
     assert vuln_pin
+    assert cosign_pin
     assert found == {
         "github.com/golangci/golangci-lint/v2": lint_pin[1],
         "golang.org/x/vuln": vuln_pin[1],
+        "github.com/sigstore/cosign/v3": cosign_pin[1],
     }
     assert "gomodTidy" in config["postUpdateOptions"]
 
@@ -471,3 +601,39 @@ def test_gitlab_coverage_regex_reads_the_total(render: Render, coverage_step: tu
     first_number = re.search(r"\d+(\.\d+)?", matches[-1])
     assert first_number
     assert first_number[0] == total_coverage(coverage_step[0])
+
+
+# Whom each CI's keyless signature names: the certificate's identity for tag v1.2.3 of acme/my-service,
+# and its issuer.
+SIGNERS = {
+    "github": (
+        "https://github.com/acme/my-service/.github/workflows/ci.yml@refs/tags/v1.2.3",
+        "https://token.actions.githubusercontent.com",
+        {"<owner>": "acme", "<repository>": "my-service"},
+    ),
+    "gitlab": (
+        "https://gitlab.com/acme/my-service//.gitlab-ci.yml@refs/tags/v1.2.3",
+        "https://gitlab.com",
+        {"<group>": "acme", "<project>": "my-service"},
+    ),
+}
+
+
+@pytest.mark.parametrize("ci", list(SIGNERS))
+def test_readme_verifies_the_signature_ci_makes(render: Render, ci: str) -> None:
+    readme = (render({"ci": ci}) / "README.md").read_text()
+    identity, issuer, placeholders = SIGNERS[ci]
+    found = re.search(
+        r"--certificate-identity-regexp '([^']+)' \\\n\s+--certificate-oidc-issuer (\S+)", readme
+    )
+    assert found, "the README shows no cosign verify of a keyless signature"
+    pattern = found[1]
+    for placeholder, value in placeholders.items():
+        pattern = pattern.replace(placeholder, value)
+    assert re.search(pattern, identity), (pattern, identity)
+    # Only a tag's build: not a branch's, nor another workflow's.
+    assert not re.search(pattern, identity.replace("refs/tags/v1.2.3", "refs/heads/main"))
+    assert not re.search(pattern, identity.replace("ci.yml", "other.yml"))
+    assert found[2] == issuer
+    assert "--format '{{ json .SBOM }}'" in readme
+    assert "--format '{{ json .Provenance }}'" in readme

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import Render, go
 from service import Launcher, Response, Service, free_port, http_request, poll
+from tooling.variants import choices
 
 # How long the first `make watch` may take to serve: air and the service are built first.
 FIRST_BUILD_TIMEOUT = 300.0
@@ -178,3 +180,90 @@ def test_make_hooks_refuses_commits_that_fail_the_checks(default_project: Path, 
         "internal/server/version.go", version.replace("// handleVersion answers", "// handleVersion serves")
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+# What each binary of `make release` must be, read from its header: (format, machine), where the
+# machine is ELF's e_machine or Mach-O's cputype.
+RELEASE_BINARIES = {
+    ("linux", "amd64"): ("ELF", 0x3E),
+    ("linux", "arm64"): ("ELF", 0xB7),
+    ("darwin", "amd64"): ("Mach-O", 0x01000007),
+    ("darwin", "arm64"): ("Mach-O", 0x0100000C),
+}
+
+
+def executable_header(path: Path) -> tuple[str, int]:
+    """The format and machine of a 64-bit little-endian executable, from its first bytes."""
+    head = path.read_bytes()[:20]
+    if head[:4] == b"\x7fELF":
+        (machine,) = struct.unpack_from("<H", head, 18)
+        return "ELF", machine
+    if head[:4] == struct.pack("<I", 0xFEEDFACF):
+        (cputype,) = struct.unpack_from("<I", head, 4)
+        return "Mach-O", cputype
+    return "unknown", 0
+
+
+def build_settings(binary: Path) -> dict[str, str]:
+    """The `build` lines of `go version -m`: GOOS, GOARCH, CGO_ENABLED, -trimpath..."""
+    out = go(binary.parent, "version", "-m", str(binary))
+    settings = {}
+    for line in out.splitlines():
+        fields = line.strip().split("\t")
+        if fields[0] == "build" and len(fields) == 2:
+            key, _, value = fields[1].partition("=")
+            settings[key] = value
+    return settings
+
+
+def test_make_release_builds_each_platform_with_checksums(default_project: Path, tmp_path: Path) -> None:
+    repo = Path(shutil.copytree(default_project, tmp_path / default_project.name, symlinks=True))
+    for args in (
+        ["init", "--quiet"],
+        ["add", "--all"],
+        ["commit", "--quiet", "-m", "generated"],
+        ["tag", "v1.2.3"],
+    ):
+        assert git_in(repo, *args).returncode == 0
+    proc = subprocess.run(
+        ["make", "release"], cwd=repo, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    dist = repo / "dist"
+    names = {f"my-service-{goos}-{goarch}" for goos, goarch in RELEASE_BINARIES}
+    assert {p.name for p in dist.iterdir()} == names | {"SHA256SUMS"}
+    for (goos, goarch), header in RELEASE_BINARIES.items():
+        binary = dist / f"my-service-{goos}-{goarch}"
+        assert executable_header(binary) == header, binary.name
+        settings = build_settings(binary)
+        assert (settings["GOOS"], settings["GOARCH"]) == (goos, goarch), binary.name
+        assert settings["CGO_ENABLED"] == "0", binary.name
+        assert settings["-trimpath"] == "true", binary.name
+    # The binary for this machine carries make build's version information.
+    host = dist / f"my-service-linux-{go(repo, 'env', 'GOARCH').strip()}"
+    version = subprocess.run([str(host), "version"], capture_output=True, text=True, check=False)
+    assert version.stdout.startswith("my-service v1.2.3 (commit "), version.stdout + version.stderr
+    sums = (dist / "SHA256SUMS").read_text().splitlines()
+    assert sorted(line.split("  ", 1)[1] for line in sums) == sorted(names)
+    check = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count(": OK") == 4, check.stdout
+    # A binary changed after the fact fails the check.
+    with (dist / "my-service-darwin-arm64").open("ab") as f:
+        f.write(b"\0")
+    tampered = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True, text=True, check=False
+    )
+    assert tampered.returncode != 0
+    assert "my-service-darwin-arm64: FAILED" in tampered.stdout
+
+
+@pytest.mark.parametrize("ci", [c.value for c in choices("ci") if c.available])
+def test_every_make_target_the_readme_names_exists(render: Render, ci: str) -> None:
+    project = render({"ci": ci, "database": "postgres"})
+    named = set(re.findall(r"\bmake (?:-\S+ )*([a-z][a-z0-9-]*)", (project / "README.md").read_text()))
+    assert {"hooks", "watch", "test", "load", "release", "tools"} <= named
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", (project / "Makefile").read_text(), re.M))
+    assert named - targets == set()

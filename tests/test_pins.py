@@ -66,6 +66,7 @@ def test_a_repeat_that_disagrees_is_reported(tmp_path: Path) -> None:
         pins.NOXFILE,
         pins.MAKEFILE,
         pins.WORKFLOW,
+        pins.GITLAB_CI,
         pins.GO_MODULES,
         pins.GO_LOCK,
     ):

@@ -35,6 +35,7 @@ GOLANGCI_LINT = "github.com/golangci/golangci-lint/v2"
 ACTIONLINT = "github.com/rhysd/actionlint"
 GOVULNCHECK = "golang.org/x/vuln"
 KUSTOMIZE = "sigs.k8s.io/kustomize/kustomize/v5"
+COSIGN = "github.com/sigstore/cosign/v3"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,14 @@ def govulncheck_pin(root: Path = ROOT) -> Pin:
     if match is None:
         raise ValueError(f"{WORKFLOW} runs no pinned govulncheck")
     return Pin(GOVULNCHECK, match.group(1), "go", WORKFLOW, note="govulncheck")
+
+
+def cosign_pin(root: Path = ROOT) -> Pin:
+    """The generated GitLab CI signs the image with the cosign it builds with `go install`."""
+    match = re.search(r"sigstore/cosign/v3/cmd/cosign@(v[0-9][\w.]*)", _text(root, GITLAB_CI))
+    if match is None:
+        raise ValueError(f"{GITLAB_CI} installs no pinned cosign")
+    return Pin(COSIGN, match.group(1), "go", GITLAB_CI, note="cosign")
 
 
 def go_run_pins(root: Path = ROOT) -> list[Pin]:
@@ -168,6 +177,7 @@ def all_pins(root: Path = ROOT) -> list[Pin]:
         nox_pin(root),
         golangci_lint_pin(root),
         govulncheck_pin(root),
+        cosign_pin(root),
         *go_run_pins(root),
         *go_tool_pins(root),
         *action_pins(root),

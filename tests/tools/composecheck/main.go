@@ -1,6 +1,8 @@
-// Command composecheck loads a Compose file with compose-go, the loader Docker
-// Compose itself uses, and exits non-zero with the loader's error when the
-// file is not a valid Compose project.
+// Command composecheck loads a Compose file, and the files merged over it in
+// order as `docker compose -f a.yml -f b.yml` merges them, with compose-go, the
+// loader Docker Compose itself uses; it prints the project and exits non-zero
+// with the loader's error when the files are not a valid Compose project.
+// Relative paths are resolved from the first file's directory, as Compose does.
 package main
 
 import (
@@ -13,17 +15,21 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: composecheck docker-compose.yml")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: composecheck docker-compose.yml [override.yml ...]")
 		os.Exit(2)
 	}
-	file, err := filepath.Abs(os.Args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+	files := make([]string, 0, len(os.Args)-1)
+	for _, arg := range os.Args[1:] {
+		file, err := filepath.Abs(arg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		files = append(files, file)
 	}
-	opts, err := cli.NewProjectOptions([]string{file},
-		cli.WithWorkingDirectory(filepath.Dir(file)),
+	opts, err := cli.NewProjectOptions(files,
+		cli.WithWorkingDirectory(filepath.Dir(files[0])),
 		cli.WithOsEnv,
 		cli.WithDotEnv,
 	)

@@ -47,7 +47,7 @@ def test_generated_code_is_what_the_description_generates(
     generated.write_text(edited)
     drifted = make(project, "generate-check")
     assert drifted.returncode != 0, "a hand edit of the generated code went unnoticed"
-    assert "+// CreateNote Create a note\n" in drifted.stdout, drifted.stdout
+    assert "-\t// CreateNote Create a note, edited by hand\n" in drifted.stdout, drifted.stdout
     assert "run make generate" in drifted.stderr, drifted.stderr
 
     regenerated = make(project, "generate")

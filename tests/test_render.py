@@ -25,6 +25,9 @@ JINJA_LEFTOVER = re.compile(r"\{\{-?\s*[A-Za-z_][\w.]*\s*(\|[^}]*)?-?\}\}|\{%-?\
 # GitHub Actions expressions, and docker/metadata-action's tag patterns (pattern={{version}}),
 # look like Jinja but belong in workflow files.
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{[^}]*\}\}|(?<=pattern=)(\{\{\w+\}\}\.?)+$")
+# Handlebars' expressions ({{title}}, {{{html}}}), which the API reference's page template
+# (api/redoc.hbs, copied as it is) is written in.
+HANDLEBARS_EXPRESSION = re.compile(r"\{\{\{?\w+\}\}\}?")
 
 
 def text_files(project: Path) -> list[Path]:
@@ -32,7 +35,9 @@ def text_files(project: Path) -> list[Path]:
     return [p for p in files if b"\0" not in p.read_bytes()[:1024]]
 
 
-def without_actions_expressions(path: Path, line: str) -> str:
+def without_other_templates_braces(path: Path, line: str) -> str:
+    if path.suffix == ".hbs":
+        return HANDLEBARS_EXPRESSION.sub("", line)
     return ACTIONS_EXPRESSION.sub("", line) if path.parts[:2] == (".github", "workflows") else line
 
 
@@ -42,7 +47,7 @@ def test_no_jinja_files_or_syntax_left(project: Path) -> None:
         f"{p.relative_to(project)}:{n}: {line}"
         for p in text_files(project)
         for n, line in enumerate(p.read_text().splitlines(), 1)
-        if JINJA_LEFTOVER.search(without_actions_expressions(p.relative_to(project), line))
+        if JINJA_LEFTOVER.search(without_other_templates_braces(p.relative_to(project), line))
     ]
     assert not leftovers, "Jinja syntax in the output:\n" + "\n".join(leftovers)
 

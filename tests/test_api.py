@@ -43,8 +43,9 @@ def test_make_api_check_fuzzes_the_service_against_its_description(
     """`make api-check`, as a user or the generated CI runs it: the description is validated, then
     schemathesis sends requests generated from it (every phase: examples, coverage, fuzzing, and
     stateful sequences following its links) to the running service, and every answer must be one
-    the description documents, status, content type, body and headers; no 5xx, no request left
-    unanswered, and the service still ready afterwards."""
+    the description documents, status, content type, body and headers; a method a path does not
+    list must get 405 with Allow; no 5xx, no request left unanswered, and the service still ready
+    afterwards."""
     copy = Path(shutil.copytree(project, tmp_path / project.name, symlinks=True))
     har = tmp_path / "requests.har"
     env = {

@@ -196,6 +196,15 @@ def gomod(session: nox.Session) -> None:
     session.run("python", "-m", "tooling.gomod")
 
 
+@nox.session(python=None)
+def apicode(session: nox.Session) -> None:
+    """Regenerate the example API's server code of every router (variants/router/*/openapi.gen.go)
+    from the description, with each rendered project's `make generate`. Run it after changing
+    api/openapi.yaml. Not a default session: oapi-codegen comes from the Go module proxy."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("python", "-m", "tooling.apicode")
+
+
 @nox.session(python=False)
 def pins(session: nox.Session) -> None:
     """Report the pinned versions (Python packages, nox, Go tools, the generated workflow's actions,

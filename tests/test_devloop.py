@@ -263,7 +263,9 @@ def test_make_release_builds_each_platform_with_checksums(default_project: Path,
 @pytest.mark.parametrize("ci", [c.value for c in choices("ci") if c.available])
 def test_every_make_target_the_readme_names_exists(render: Render, ci: str) -> None:
     project = render({"ci": ci, "database": "postgres"})
-    named = set(re.findall(r"\bmake (?:-\S+ )*([a-z][a-z0-9-]*)", (project / "README.md").read_text()))
+    # A command: in a code span (`make x`) or at the start of a line of a code block.
+    command = r"(?:`|^)make (?:-\S+ )*([a-z][a-z0-9-]*)"
+    named = set(re.findall(command, (project / "README.md").read_text(), re.M))
     assert {"hooks", "watch", "test", "load", "release", "tools"} <= named
     targets = set(re.findall(r"^([a-z][a-z0-9-]*):", (project / "Makefile").read_text(), re.M))
     assert named - targets == set()

@@ -382,6 +382,13 @@ def test_prometheus_evaluates_every_expression(
     bad = f'sum(rate(http_request_total{{job="{job}"}}[{RATE_INTERVAL}]))'
     assert set(SELECTOR.findall(bad)) - names == {"http_request_total"}
     assert prometheus.query(bad) == []
+    # The dashboard's job variable lists the jobs of a metric every build exports.
+    dashboard = json.loads((project / "deploy/observability/dashboard.json").read_text())
+    for variable in dashboard["templating"]["list"]:
+        if variable["type"] == "query":
+            (metric,) = re.findall(r"^label_values\((\w+), job\)$", variable["query"]["query"])
+            unknown += [("dashboard variable", metric)] if metric not in names else []
+            assert prometheus.query(f'{metric}{{job="{job}"}}'), f"{metric} has no series of job {job}"
     assert not unknown, f"metrics Prometheus does not have: {unknown}"
     assert not empty, "expressions that returned no data:\n" + "\n".join(f"{o}: {e}" for o, e in empty)
     assert {origin for origin, _ in skipped} == {"PodRestarting"}, skipped

@@ -342,6 +342,7 @@ def traffic(service: Service, answers: dict[str, Any]) -> dict[int, int]:
     return statuses
 
 
+@pytest.mark.slow
 def test_prometheus_evaluates_every_expression(
     project: Path, launch: Launcher, answers: dict[str, Any], tmp_path: Path, prometheus_for: list[Prometheus]
 ) -> None:

@@ -169,14 +169,15 @@ def test_devcontainer_installs_the_pinned_tools(render: Render, example_api: boo
     assert command.endswith("make tools")
     # make api-check runs its tools with pipx.
     assert ("install -y -qq --no-install-recommends pipx" in command) == example_api
-    # make tools installs golangci-lint and kustomize, and builds the tools make runs with go run.
+    # make tools installs golangci-lint, kustomize and promtool, and builds the tools make runs with
+    # go run.
     dry = subprocess.run(
         ["make", "-n", "tools"], cwd=project, capture_output=True, text=True, check=True
     ).stdout
     makefile = (project / "Makefile").read_text()
     for tool in re.findall(r"^[A-Z_]+ := (go run \S+@v\S+)$", makefile, re.M):
         assert tool in dry, f"make tools does not build {tool}"
-    for version in ("GOLANGCI_LINT_VERSION", "KUSTOMIZE_VERSION"):
+    for version in ("GOLANGCI_LINT_VERSION", "KUSTOMIZE_VERSION", "PROMTOOL_VERSION"):
         pin = re.search(rf"^{version} := (\S+)$", makefile, re.M)
         assert pin
         assert f"@{pin[1]}" in dry, f"make tools does not install {version}"

@@ -28,6 +28,8 @@ ACTIONS_EXPRESSION = re.compile(r"\$\{\{[^}]*\}\}|(?<=pattern=)(\{\{\w+\}\}\.?)+
 # Handlebars' expressions ({{title}}, {{{html}}}), which the API reference's page template
 # (api/redoc.hbs, copied as it is) is written in.
 HANDLEBARS_EXPRESSION = re.compile(r"\{\{\{?\w+\}\}\}?")
+# Grafana's legend templates ({{route}}), in the dashboard of deploy/observability/.
+GRAFANA_LEGEND = re.compile(r'"legendFormat": "[^"]*"')
 
 
 def text_files(project: Path) -> list[Path]:
@@ -38,6 +40,8 @@ def text_files(project: Path) -> list[Path]:
 def without_other_templates_braces(path: Path, line: str) -> str:
     if path.suffix == ".hbs":
         return HANDLEBARS_EXPRESSION.sub("", line)
+    if path.parts[:2] == ("deploy", "observability") and path.suffix == ".json":
+        return GRAFANA_LEGEND.sub("", line)
     return ACTIONS_EXPRESSION.sub("", line) if path.parts[:2] == (".github", "workflows") else line
 
 

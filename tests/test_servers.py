@@ -42,8 +42,8 @@ def fake_programs(path: Path, *names: str) -> str:
 
 
 def fake_redis(path: Path) -> str:
-    """redis-server and chromium on PATH."""
-    return fake_programs(path, "redis-server", "chromium")
+    """redis-server, chromium, prometheus and promtool on PATH."""
+    return fake_programs(path, "redis-server", "chromium", "prometheus", "promtool")
 
 
 def test_nothing_installed_means_every_package(tmp_path: Path) -> None:
@@ -52,12 +52,20 @@ def test_nothing_installed_means_every_package(tmp_path: Path) -> None:
         "postgresql",
         "redis-server",
         "chromium",
+        "prometheus",
     ]
 
 
 def test_a_missing_browser_is_a_missing_package(tmp_path: Path) -> None:
     fake_postgres(tmp_path, "15")
-    assert missing_packages(tmp_path, fake_programs(tmp_path / "bin", "redis-server")) == ["chromium"]
+    on_path = fake_programs(tmp_path / "bin", "redis-server", "prometheus", "promtool")
+    assert missing_packages(tmp_path, on_path) == ["chromium"]
+
+
+def test_prometheus_without_promtool_is_a_missing_package(tmp_path: Path) -> None:
+    fake_postgres(tmp_path, "15")
+    on_path = fake_programs(tmp_path / "bin", "redis-server", "chromium", "prometheus")
+    assert missing_packages(tmp_path, on_path) == ["prometheus"]
 
 
 def test_the_newest_complete_postgres_is_taken(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
-"""Where the database and cache servers the tests start, and the browser that opens the
-documentation site, are installed, and which Debian packages are missing. The tests session
-(noxfile.py) installs the missing ones; tests/servers.py runs the servers, tests/test_site.py the
-browser.
+"""Where the database and cache servers the tests start, the browser that opens the
+documentation site, and Prometheus with its promtool, which check the generated alert rules and
+dashboard, are installed, and which Debian packages are missing. The tests session (noxfile.py)
+installs the missing ones; tests/servers.py runs the servers, tests/test_site.py the browser,
+tests/test_observability.py Prometheus.
 
 Debian installs PostgreSQL's server programs outside PATH, in /usr/lib/postgresql/<major>/bin
 (PATH holds only wrappers for the clients), Redis's server as /usr/bin/redis-server and Chromium as
-/usr/bin/chromium.
+/usr/bin/chromium, Prometheus's as /usr/bin/prometheus and /usr/bin/promtool.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ POSTGRES_PROGRAMS = ("initdb", "postgres", "pg_isready", "psql")
 POSTGRES_PACKAGE = "postgresql"
 REDIS_PACKAGE = "redis-server"
 BROWSER_PACKAGE = "chromium"
-# Searched after PATH: where Debian puts redis-server and chromium, whatever PATH a developer has.
+PROMETHEUS_PACKAGE = "prometheus"
+# The programs of the prometheus package the tests run.
+PROMETHEUS_PROGRAMS = ("prometheus", "promtool")
+# Searched after PATH: where Debian puts redis-server, chromium and prometheus, whatever PATH a
+# developer has.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -53,11 +58,18 @@ def chromium(path: str | None = None) -> Path | None:
     return _program("chromium", path)
 
 
+def prometheus_program(name: str, path: str | None = None) -> Path | None:
+    """Debian's prometheus or promtool, on PATH or where Debian puts them."""
+    return _program(name, path)
+
+
 def missing_packages(root: Path = POSTGRES_ROOT, path: str | None = None) -> list[str]:
-    """The Debian packages of the servers and the browser that are not installed."""
+    """The Debian packages of the servers, the browser and Prometheus that are not installed."""
     missing = [] if postgres_bin_dir(root) else [POSTGRES_PACKAGE]
     missing += [] if redis_server(path) else [REDIS_PACKAGE]
-    return missing if chromium(path) else [*missing, BROWSER_PACKAGE]
+    missing += [] if chromium(path) else [BROWSER_PACKAGE]
+    has_prometheus = all(prometheus_program(name, path) for name in PROMETHEUS_PROGRAMS)
+    return missing if has_prometheus else [*missing, PROMETHEUS_PACKAGE]
 
 
 def install_hint(packages: list[str]) -> str:
@@ -77,9 +89,10 @@ def install_commands(
         return []
     if not apt_get:
         raise CannotInstallError(
-            f"the tests run real PostgreSQL and Redis servers and a real browser: install "
-            f"{' and '.join(packages)} (PostgreSQL 15 or newer, Redis 7, Chromium; the tests look for "
-            f"Debian's paths, {POSTGRES_ROOT}/<version>/bin, and redis-server and chromium on PATH)"
+            f"the tests run real PostgreSQL, Redis and Prometheus servers and a real browser: install "
+            f"{' and '.join(packages)} (PostgreSQL 15 or newer, Redis 7, Chromium, Prometheus 2.42 or "
+            f"newer; the tests look for Debian's paths, {POSTGRES_ROOT}/<version>/bin, and "
+            f"redis-server, chromium, prometheus and promtool on PATH)"
         )
     if root:
         prefix = []
@@ -87,7 +100,7 @@ def install_commands(
         prefix = ["sudo", "-n"]
     else:
         raise CannotInstallError(
-            f"the tests run real PostgreSQL and Redis servers and a real browser: Debian's "
+            f"the tests run real PostgreSQL, Redis and Prometheus servers and a real browser: Debian's "
             f"{' and '.join(packages)} "
             f"{'is' if len(packages) == 1 else 'are'} missing, and installing needs root: "
             f"run `{install_hint(packages)}`, then the tests again"

@@ -40,6 +40,19 @@ SCHEMAS = (
     ("gitlab", "renovate.json", "vendor.renovate"),
 )
 PLATFORMS = "linux/amd64,linux/arm64"
+# The jobs of the generated .gitlab-ci.yml, as its README describes them.
+GITLAB_JOBS = (
+    "test",
+    "lint",
+    "vulncheck",
+    "hadolint",
+    "build-image",
+    "publish",
+    "sign",
+    "release-binaries",
+    "release",
+    "template-update",
+)
 
 
 def ci_files(project: Path) -> set[str]:
@@ -315,18 +328,7 @@ def script(job: dict[str, Any]) -> str:
 def test_gitlab_jobs_check_what_the_readme_says(render: Render) -> None:
     project = render({"ci": "gitlab"})
     jobs = gitlab_jobs(gitlab_ci(project))
-    assert set(jobs) == {
-        "test",
-        "lint",
-        "vulncheck",
-        "hadolint",
-        "build-image",
-        "publish",
-        "sign",
-        "release-binaries",
-        "release",
-        "template-update",
-    }
+    assert set(jobs) == set(GITLAB_JOBS)
     assert "go mod tidy -diff" in script(jobs["test"])
     assert "make cover" in script(jobs["test"])
     assert "make build" in script(jobs["test"])
@@ -480,21 +482,7 @@ def shellcheck(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(
-    "job",
-    [
-        "test",
-        "lint",
-        "vulncheck",
-        "hadolint",
-        "build-image",
-        "publish",
-        "sign",
-        "release-binaries",
-        "release",
-        "template-update",
-    ],
-)
+@pytest.mark.parametrize("job", GITLAB_JOBS)
 def test_gitlab_scripts_pass_shellcheck(render: Render, tmp_path: Path, job: str) -> None:
     proc = shellcheck(script(gitlab_jobs(gitlab_ci(render({"ci": "gitlab"})))[job]), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -292,6 +292,10 @@ def signals(expr: str) -> list[str]:
     return found
 
 
+# How the expressions over 5xx answers select them.
+FIVE_XX = 'code=~"5.."'
+
+
 def budget_refusals(service: Service, answers: dict[str, Any]) -> int:
     """503s of the body budget, which holds one body. With the example API, a note whose body
     never comes holds the budget while the next requests are refused; without it no route reads a
@@ -353,12 +357,18 @@ def test_prometheus_evaluates_every_expression(
     prometheus = Prometheus(tmp_path, job, f"127.0.0.1:{service.admin_port}", [rules])
     prometheus_for.append(prometheus)
     statuses = traffic(service, answers)
-    assert statuses.get(503, 0) > 0, f"no 5xx answer to observe: {statuses}"
+    # Without the example API no route reads a body, so no 5xx can be made for certain: bodies are
+    # flooded at the budget until two meet (budget_refusals), which may not happen. Then the
+    # expressions over 5xx answers have no series to return: they are still checked to name metrics
+    # that exist, and must return data in every variant with the example API.
+    without_5xx = statuses.get(503, 0) == 0
+    assert not (without_5xx and answers["example_api"]), f"no 5xx answer to observe: {statuses}"
     assert any(400 <= s < 500 for s in statuses), f"no 4xx answer to observe: {statuses}"
     # Enough scrapes after the traffic for every rate to have two samples of every series.
+    last = "404" if without_5xx else "503"
     deadline = time.monotonic() + 60
-    while not prometheus.query(f'count_over_time(http_requests_total{{job="{job}",code="503"}}[1m]) >= 4'):
-        assert time.monotonic() < deadline, "Prometheus did not scrape the service's 503s"
+    while not prometheus.query(f'count_over_time(http_requests_total{{job="{job}",code="{last}"}}[1m]) >= 4'):
+        assert time.monotonic() < deadline, f"Prometheus did not scrape the service's {last}s"
         time.sleep(0.5)
     groups = prometheus.api("rules")["groups"]
     loaded = {r["name"] for g in groups for r in g["rules"]}
@@ -377,7 +387,7 @@ def test_prometheus_evaluates_every_expression(
             continue
         unknown += [(origin, m) for m in metrics - names]
         evaluated += 1
-        if not prometheus.query(expr):
+        if not prometheus.query(expr) and not (without_5xx and FIVE_XX in expr):
             empty.append((origin, expr))
     # The checks below catch a metric nobody exports: its name is unknown, and it has no data.
     bad = f'sum(rate(http_request_total{{job="{job}"}}[{RATE_INTERVAL}]))'
@@ -395,7 +405,7 @@ def test_prometheus_evaluates_every_expression(
     assert {origin for origin, _ in skipped} == {"PodRestarting"}, skipped
     series = len(prometheus.query('{job="' + job + '"}'))
     print(
-        f"\n{job}: {evaluated} expressions returned data, {len(skipped)} skipped ({skipped}); "
+        f"\n{job}: {evaluated} expressions evaluated, {len(skipped)} skipped ({skipped}); "
         f"{len(names)} metric names; answers {statuses}; "
         f"{series} series"
     )

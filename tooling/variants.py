@@ -51,6 +51,7 @@ SHAPE_QUESTIONS = (
     "cache",
     "background_worker",
     "example_api",
+    "tracing",
 )
 # Choice and bool questions that only change text (covered by the render tests). Kept by hand.
 TEXT_QUESTIONS = ("license", "ci")
@@ -178,10 +179,12 @@ def _variants() -> tuple[dict[str, Any], ...]:
     return tuple(combos)
 
 
-# Shape questions that change no Go code, only the image and deployment files: the render tests take
-# their choices in turn over every combination of the others, which pairs each choice with every
-# answer of every other question (tests/test_covering.py checks it) in a third of the renders.
-IN_TURN = ("container_base",)
+# Shape questions the render tests take in turn over every combination of the others, which pairs
+# each of their choices with every answer of every other question (tests/test_covering.py checks it)
+# in a sixth of the renders: container_base changes no Go code, only the image and deployment files;
+# tracing adds its own files and, beside the logger's, the router's and each dependency's code, lines
+# that meet one of those answers at a time, which pairs find.
+IN_TURN = ("container_base", "tracing")
 
 
 def render_variants() -> list[dict[str, Any]]:

@@ -228,6 +228,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             combos = render_variants()
         else:
             combos = pairwise_variants()
+        # A test marked only_combinations takes those of them its `keep` accepts, and its `extra`
+        # combinations besides (the tracing tests take the ones that trace, and one with every
+        # dependency).
+        narrowed = metafunc.definition.get_closest_marker("only_combinations")
+        if narrowed is not None:
+            combos = [c for c in combos if narrowed.kwargs["keep"](c)]
+            combos += [c for c in narrowed.kwargs.get("extra", ()) if c not in combos]
         # With --combination, only the matching ones (when none matches, the test is deselected later).
         selections = metafunc.config.stash.get(SELECTIONS, [])
         combos = [c for c in combos if selected(c, selections)] or combos if selections else combos

@@ -5,6 +5,9 @@ test_render's `go mod tidy -diff`."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +73,41 @@ def test_go_sum_order() -> None:
         "example.com/b v0.9.0+incompatible h1:x",
     ]
     assert sorted(reversed(lines), key=gomod.sum_key) == lines
+
+
+# A module of OpenTelemetry's or one that bridges a library to it (otelpgx, redisotel, ...).
+OPENTELEMETRY = re.compile(r"(?i)opentelemetry|otel")
+
+
+def test_opentelemetry_modules_come_with_tracing_only() -> None:
+    """tracing=none brings no dependency (copier.yml says so): every go.mod requirement and go.sum
+    line of the lock that names an OpenTelemetry module is needed only where tracing=otel is
+    answered, whatever the other answers; and tracing=otel needs some."""
+    lock = json.loads(gomod.LOCK.read_text())
+    entries = [(r["path"], r["when"]) for r in lock["require"]] + [
+        (s["line"], s["when"]) for s in lock["sum"]
+    ]
+    traced = [(what, when) for what, when in entries if OPENTELEMETRY.search(what.split()[0])]
+    assert traced, "the lock has no OpenTelemetry module, which tracing=otel needs: run `nox -s gomod`"
+    elsewhere = [f"{what}: {when}" for what, when in traced if not all("tracing=otel" in t for t in when)]
+    assert not elsewhere, "OpenTelemetry modules needed without tracing=otel:\n" + "\n".join(elsewhere)
+
+
+def module_paths(project: Path) -> set[str]:
+    """The module paths go.mod requires and go.sum lists."""
+    go_mod = (project / "go.mod").read_text()
+    required = re.findall(r"^(?:require\s+|\t)(\S+) v\S+", go_mod, re.M)
+    summed = [line.split()[0] for line in (project / "go.sum").read_text().splitlines() if line]
+    return {*required, *summed}
+
+
+def test_rendered_go_mod_names_opentelemetry_exactly_when_tracing(
+    variant: dict[str, Any], project: Path
+) -> None:
+    """A rendered project without tracing requires no OpenTelemetry module, and one with it requires
+    OpenTelemetry's API: the lock's conditions are what the template renders."""
+    found = sorted(p for p in module_paths(project) if OPENTELEMETRY.search(p))
+    if variant["tracing"] == "otel":
+        assert "go.opentelemetry.io/otel" in found, found
+    else:
+        assert found == [], f"tracing={variant['tracing']} brings OpenTelemetry modules: {found}"

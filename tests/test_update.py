@@ -473,7 +473,7 @@ def test_update_from_before_tracing_keeps_it_off(tmp_path: Path) -> None:
     renders exactly what the newest release's answers render today, without a line of tracing."""
     template = tagged_clone(tmp_path / "template")
     newest = release_tags()[-1]
-    project = copy(template, tmp_path / "service", newest, {"database": "postgres", "cache": "redis"})
+    project = copy(template, tmp_path / "service", newest, {})
     assert "tracing" not in answers_of(project), f"release {newest} asks about tracing: pick another"
 
     update(project, ref="HEAD")

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -153,6 +153,15 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("trace flush: %w", err)
 	}
 	return nil
+}
+
+// ForceFlush exports every span ended until now, without waiting for the
+// batch: tests read what they made after it.
+func (t *Tracing) ForceFlush(ctx context.Context) error {
+	if t.sdk == nil {
+		return nil
+	}
+	return t.sdk.ForceFlush(ctx)
 }
 
 // loggedExporter logs what the exporter fails to send, through the

@@ -468,6 +468,24 @@ def test_update_from_every_release(release: str, answers: dict[str, Any], tmp_pa
     assert_builds_and_passes(project)
 
 
+def test_update_from_before_tracing_keeps_it_off(tmp_path: Path) -> None:
+    """The newest release has no `tracing` question: an update records its default, `none`, which
+    renders exactly what the newest release's answers render today, without a line of tracing."""
+    template = tagged_clone(tmp_path / "template")
+    newest = release_tags()[-1]
+    project = copy(template, tmp_path / "service", newest, {})
+    assert "tracing" not in answers_of(project), f"release {newest} asks about tracing: pick another"
+
+    update(project, ref="HEAD")
+
+    assert answers_of(project)["tracing"] == "none"
+    assert not conflicted_files(project)
+    assert "opentelemetry" not in (project / "go.mod").read_text()
+    traced = [p for p in project.rglob("*.go") if "go.opentelemetry.io" in p.read_text()]
+    assert not traced, f"tracing code in a project that did not ask for it: {traced}"
+    assert_matches_fresh_render(project, template, "HEAD", tmp_path, set())
+
+
 def test_pointing_src_path_at_the_moved_template(aged_template: Path, tmp_path: Path) -> None:
     """The one edit the answers file allows (README, "Update it"): `_src_path` changed, in a commit
     of its own, to where the template now lives; the next update fetches from there."""

@@ -537,22 +537,22 @@ def _tracing_section(run: Run) -> list[str]:
     if not rows:
         return []
     s = run.settings
-    how = (
-        f"run again on its own after the variant's other benchmarks, {s.tracing_count} time(s) at "
-        f"`-benchtime={s.benchtime}` (`{shlex.join(_tracing_command(s))}`), medians of the runs"
-        if counted
-        else "from the variant's Go benchmarks above"
-    )
+    how = "from the variant's Go benchmarks above"
+    if counted:
+        how = (
+            f"run again on its own after the variant's other benchmarks, `{shlex.join(_tracing_command(s))}`"
+        )
+        how += f", medians of the {s.tracing_count} runs" if s.tracing_count > 1 else ""
     return [
         "### Tracing",
         "",
-        f"The traced variant's `BenchmarkServe` ({how}): the stack untraced, with tracing compiled in "
-        "and off, so that no tracing middleware is installed (the access log and the duration metric "
-        "still look for a sampled span in the request's context), and traced by the service's default "
-        f"sampler on requests without trace context: at ratio 0 (`{gobench.UNSAMPLED}`, every span "
-        "dropped) and 1 (every span recorded and sent through the batch span processor to an exporter "
-        "that discards it). Added: the traced benchmark less the untraced stack of the same run; x: its "
-        "ns/op over the untraced stack's.",
+        f"The traced variant's `BenchmarkServe` ({how}). The stack untraced: tracing compiled in and "
+        "off, so that no tracing middleware is installed (the access log and the duration metric still "
+        "look for a sampled span in the request's context). The stack traced by the service's default "
+        "sampler, on requests without trace context: at ratio 0, unsampled, every span is dropped; at "
+        "ratio 1, sampled, every span is recorded and sent through the batch span processor to an "
+        "exporter that discards it. Added: the traced benchmark less the untraced stack of the same "
+        "run; x: its ns/op over the untraced stack's.",
         "",
         *_table(
             [

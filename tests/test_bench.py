@@ -346,7 +346,7 @@ def test_report_shows_what_tracing_adds_to_the_stack() -> None:
     default, traced = _result(0.9, 2), _traced_result()
     run = _run(default, traced)
     text = report.generated_section(run, "performance.svg")
-    tracing = text[text.index("### Tracing") :]
+    tracing = text[text.index("### Tracing") :].split("\n### ")[0]
     assert f"`{shlex.join(report._tracing_command(run.settings))}`" in tracing
     assert "| tracing=otel | `Serve/stack` | 4,000 | 1088 | 7 |  |  |  | 1.00x |" in tracing
     assert (
@@ -363,6 +363,9 @@ def test_report_shows_what_tracing_adds_to_the_stack() -> None:
     )
     assert "| Allocations per request added by tracing, unsampled | <= 3 | not measured | 2 pass |" in text
     assert report.failures(run) == []
+    assert "medians" not in tracing  # --quick runs it once
+    full = Run(Settings.full(), run.machine, run.results, 60.0)
+    assert "-count=6 ./internal/server/`, medians of the 6 runs)" in report.generated_section(full, "p.svg")
     slow = _traced_result(
         TRACED_OUTPUT.replace(
             "4450 ns/op	    1232 B/op	       9", "4600 ns/op	    1300 B/op	      11"

@@ -53,7 +53,8 @@ def main(argv: list[str]) -> int:
     variants = project.bench_variants()
     if args.quick:
         # The default variant, measured in full, and one other, measured as all others are: every path of
-        # the harness, in a few minutes.
+        # the harness, in a few minutes. The other is the traced variant, when there is one, whose
+        # tracing table is a path of its own.
         variants = variants[:2]
     log(f"variants: {', '.join(v.id for v in variants)}; work directory {work}")
     try:

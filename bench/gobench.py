@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,13 +54,33 @@ def parse(output: str) -> list[GoBenchmark]:
 
 
 def run_benchmarks(
-    project: Path, benchtime: str, pattern: str = ".", packages: str = "./..."
+    project: Path, benchtime: str, pattern: str = ".", packages: str = "./...", count: int = 1
 ) -> tuple[list[GoBenchmark], str]:
-    """The benchmarks of the project matching pattern, with allocations; a failing `go test`, or a
-    result line this module cannot read, raises."""
-    args = ["go", "test", "-run", "^$", "-bench", pattern, "-benchmem", f"-benchtime={benchtime}", packages]
+    """The benchmarks of the project matching pattern, with allocations, each run count times (a line
+    per run); a failing `go test`, or a result line this module cannot read, raises."""
+    args = bench_command(benchtime, pattern, packages, count)
     output = run(args, project)
     return read_all(output), output
+
+
+def bench_command(benchtime: str, pattern: str = ".", packages: str = "./...", count: int = 1) -> list[str]:
+    """The `go test` command of run_benchmarks."""
+    args = ["go", "test", "-run", "^$", "-bench", pattern, "-benchmem", f"-benchtime={benchtime}"]
+    return [*args, *([f"-count={count}"] if count != 1 else []), packages]
+
+
+def medians(benchmarks: list[GoBenchmark]) -> list[GoBenchmark]:
+    """One benchmark per package and name, in the order first seen: the median of each measurement over
+    its runs (go test -count), and the iterations of all of them."""
+    runs: dict[tuple[str, str], list[GoBenchmark]] = {}
+    for b in benchmarks:
+        runs.setdefault((b.package, b.name), []).append(b)
+    result: list[GoBenchmark] = []
+    for (package, name), group in runs.items():
+        units = [u for u in group[0].metrics if all(u in b.metrics for b in group)]
+        metrics = {u: statistics.median(b.metrics[u] for b in group) for u in units}
+        result.append(GoBenchmark(package, name, sum(b.iterations for b in group), metrics))
+    return result
 
 
 def read_all(output: str) -> list[GoBenchmark]:
@@ -100,6 +121,63 @@ def stack_cost(benchmarks: list[GoBenchmark]) -> StackCost | None:
             if bare.package == stack.package and _pattern(bare, "bare") == pattern:
                 return StackCost(stack, bare)
     return None
+
+
+# The role of the stack's benchmarks with tracing on: named as the stack's, with "traced..." for "stack"
+# (BenchmarkServe/traced-unsampled beside BenchmarkServe/stack). A traced benchmark whose role mentions
+# UNSAMPLED is the stack with tracing on and every span dropped by the sampler.
+TRACED_ROLE = "traced"
+UNSAMPLED = "unsampled"
+
+# The benchmark that measures tracing, run again with -count in the traced variant
+# (template/internal/server/bench_test.go.jinja).
+TRACING_BENCHMARK = "^BenchmarkServe$"
+TRACING_PACKAGE = "./internal/server/"
+
+
+@dataclass(frozen=True)
+class TracingCost:
+    stack: GoBenchmark  # the stack with tracing off: no tracing middleware installed
+    traced: list[GoBenchmark]
+
+    def role(self, bench: GoBenchmark) -> str:
+        """What stands for "stack" in the traced benchmark's name: "traced-unsampled"."""
+        pattern = _pattern(self.stack, "stack")
+        assert pattern is not None
+        head, tail = pattern.split("*", 1)
+        return bench.name[len(head) : len(bench.name) - len(tail)]
+
+    def added(self, bench: GoBenchmark, unit: str) -> float | None:
+        t, s = bench.metric(unit), self.stack.metric(unit)
+        return None if t is None or s is None else t - s
+
+    def ratio(self, bench: GoBenchmark) -> float:
+        """Time per request, traced over untraced."""
+        return bench.metrics["ns/op"] / self.stack.metrics["ns/op"]
+
+    @property
+    def unsampled(self) -> GoBenchmark | None:
+        return next((b for b in self.traced if UNSAMPLED in self.role(b).lower()), None)
+
+
+def tracing_cost(benchmarks: list[GoBenchmark]) -> TracingCost | None:
+    """The stack (stack_cost's) and the benchmarks of its package named like it with a role starting
+    with "traced" for "stack"; None without both."""
+    cost = stack_cost(benchmarks)
+    if cost is None:
+        return None
+    pattern = _pattern(cost.stack, "stack")
+    assert pattern is not None
+    head, tail = pattern.split("*", 1)
+    traced = [
+        b
+        for b in benchmarks
+        if b.package == cost.stack.package
+        and len(b.key) >= len(head) + len(TRACED_ROLE) + len(tail)
+        and b.key.startswith(head + TRACED_ROLE)
+        and b.key.endswith(tail)
+    ]
+    return TracingCost(cost.stack, traced) if traced else None
 
 
 def access_log(benchmarks: list[GoBenchmark]) -> list[GoBenchmark]:

@@ -48,6 +48,8 @@ class Settings:
     light_rounds: int
     light_load_seconds: float
     light_benchtime: str
+    # The traced variant's BenchmarkServe, run again on its own: this many times, for medians.
+    tracing_count: int
 
     @classmethod
     def full(cls) -> Settings:
@@ -68,6 +70,7 @@ class Settings:
             light_rounds=3,
             light_load_seconds=5,
             light_benchtime="300ms",
+            tracing_count=6,
         )
 
     @classmethod
@@ -90,6 +93,7 @@ class Settings:
             light_rounds=1,
             light_load_seconds=1,
             light_benchtime="50ms",
+            tracing_count=1,
         )
 
 
@@ -188,10 +192,18 @@ class VariantResult:
     # With --against, every variant with the example API: its benchmark (gobench.API_BENCHMARK_FILE, this
     # checkout's) run in the service rendered from the older commit, right after this checkout's.
     against_benchmarks: list[gobench.GoBenchmark] = field(default_factory=list)
+    # The traced variant only: its BenchmarkServe run again, Settings.tracing_count times, at the full
+    # variant's benchtime; the medians of the runs.
+    tracing_benchmarks: list[gobench.GoBenchmark] = field(default_factory=list)
 
     @property
     def stack_cost(self) -> gobench.StackCost | None:
         return gobench.stack_cost(self.benchmarks)
+
+    @property
+    def tracing_cost(self) -> gobench.TracingCost | None:
+        """The stack untraced and traced, from the run of their own when there was one."""
+        return gobench.tracing_cost(self.tracing_benchmarks or self.benchmarks)
 
     def access_log_benchmarks(self) -> list[gobench.GoBenchmark]:
         return gobench.access_log(self.benchmarks)
@@ -396,7 +408,15 @@ def measure_variant(variant: Variant, work: Path, s: Settings, against: str | No
     log(f"{variant.id}: Go benchmarks")
     benchtime = s.benchtime if variant.full else s.light_benchtime
     result.benchmarks, _ = gobench.run_benchmarks(proj, benchtime)
-    if against and (proj / gobench.API_BENCHMARK_FILE).exists():
+    if variant.traced:
+        log(f"{variant.id}: the stack untraced and traced, x{s.tracing_count}")
+        runs, _ = gobench.run_benchmarks(
+            proj, s.benchtime, gobench.TRACING_BENCHMARK, gobench.TRACING_PACKAGE, s.tracing_count
+        )
+        result.tracing_benchmarks = gobench.medians(runs)
+    # Not the traced variant's: the older commit may not know its answers, and its benchmark file would
+    # not build there.
+    if against and not variant.traced and (proj / gobench.API_BENCHMARK_FILE).exists():
         log(f"{variant.id}: the example API's benchmark in the service rendered from {against[:12]}")
         older_api = work / "against-api"
         project.render(variant, older_api, against)

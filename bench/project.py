@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # measured, with every other answer at its default.
 COMPARED_QUESTIONS = ("http_framework", "logger")
 
+# The answers that turn tracing on. The default variant with them is measured beside the others: its
+# BenchmarkServe serves the stack untraced and traced in the same run (gobench.tracing_cost).
+TRACED = {"tracing": "otel"}
+
 # Build stamps passed to the Dockerfile's ARGs, identical for the service and the bare baseline so that
 # both answer GET /version with the same bytes.
 BUILD_ARGS = {"VERSION": "0.0.0-bench", "COMMIT": "bench", "DATE": "2026-01-01T00:00:00Z"}
@@ -47,19 +51,32 @@ class Variant:
         ident: str = variants.variant_id(self.answers)
         return ident
 
+    @property
+    def traced(self) -> bool:
+        """Whether tracing is on (TRACED)."""
+        return all(self.answers.get(name) == value for name, value in TRACED.items())
+
     def data_args(self) -> list[str]:
-        """`--data` options giving every compared answer explicitly."""
+        """`--data` options giving every compared answer explicitly, and every other answer that is not
+        the default (the default variant's command is the same whatever the other questions)."""
         args: list[str] = []
         for name in COMPARED_QUESTIONS:
             args += ["--data", f"{name}={self.answers[name]}"]
+        base = variants.defaults()
+        for name, value in self.answers.items():
+            if name not in COMPARED_QUESTIONS and value != base[name]:
+                args += ["--data", f"{name}={str(value).lower() if isinstance(value, bool) else value}"]
         return args
 
 
 def bench_variants() -> list[Variant]:
-    """The default answers first, measured in full, then every other combination of the available choices
-    of the compared questions."""
+    """The default answers first, measured in full; then the same with tracing on (TRACED), when its
+    choices are available; then every other combination of the available choices of the compared
+    questions."""
     base = {name: variants.defaults()[name] for name in variants.SHAPE_QUESTIONS}
     result = [Variant(base, full=True)]
+    if all(value in available_choices(name) for name, value in TRACED.items()):
+        result.append(Variant({**base, **TRACED}))
     for values in itertools.product(*(available_choices(name) for name in COMPARED_QUESTIONS)):
         answers = {**base, **dict(zip(COMPARED_QUESTIONS, values, strict=True))}
         if answers != base:

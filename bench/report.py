@@ -6,6 +6,7 @@ Only the text between the markers is generated; what the maintainers wrote aroun
 from __future__ import annotations
 
 import math
+import shlex
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from pathlib import Path
 
 from bench import gobench
 from bench.load import WrkResult
-from bench.measure import ROUTE, LoadResult, Run, VariantResult
-from bench.project import COMPARED_QUESTIONS, BenchError
+from bench.measure import ROUTE, LoadResult, Run, Settings, VariantResult
+from bench.project import COMPARED_QUESTIONS, TRACED, BenchError
 from bench.server import RequestCost
 
 BEGIN = "<!-- bench:begin -->"
@@ -61,6 +62,20 @@ def _allocs(r: VariantResult) -> tuple[str, bool] | None:
     return None if added is None else (f"{added:g}", added <= 3)
 
 
+def _tracing_ns(r: VariantResult) -> tuple[str, bool] | None:
+    cost = r.tracing_cost
+    unsampled = None if cost is None else cost.unsampled
+    added = None if cost is None or unsampled is None else cost.added(unsampled, "ns/op")
+    return None if added is None else (f"{added / 1000:.2f} µs", added <= 500)
+
+
+def _tracing_allocs(r: VariantResult) -> tuple[str, bool] | None:
+    cost = r.tracing_cost
+    unsampled = None if cost is None else cost.unsampled
+    added = None if cost is None or unsampled is None else cost.added(unsampled, "allocs/op")
+    return None if added is None else (f"{added:g}", added <= 3)
+
+
 def _ready(r: VariantResult) -> tuple[str, bool] | None:
     if not r.ready_s:
         return None
@@ -86,6 +101,8 @@ TARGETS = (
     Target("Throughput, synchronous access log / bare", ">= 0.75x", _sync),
     Target("Time per request added by the stack (Go benchmark)", "<= 1 µs", _added_ns),
     Target("Allocations per request added by the stack", "<= 3", _allocs),
+    Target("Time per request added by tracing, unsampled (Go benchmark)", "<= 0.5 µs", _tracing_ns),
+    Target("Allocations per request added by tracing, unsampled", "<= 3", _tracing_allocs),
     Target("Start to ready, median", "<= 20 ms", _ready),
     Target("Binary size (Dockerfile flags)", "<= 12 MiB", _binary),
     Target("Resident memory, idle", "<= 15 MiB", _rss),
@@ -202,10 +219,12 @@ def generated_section(run: Run, chart_name: str) -> str:
         "### Targets",
         "",
         "The targets are set for the default variant; every variant is checked against those it was "
-        "measured for. The default variant is measured in full; the others (every combination of "
+        "measured for. The default variant is measured in full; the others (the default with "
+        f"{', '.join(f'`{k}={v}`' for k, v in TRACED.items())}, and every combination of "
         f"{' and '.join(f'`{q}`' for q in COMPARED_QUESTIONS)}) for throughput, the Go benchmarks, size "
-        "and memory. The typical scaffold is measured with the default variant, in the same rounds; the "
-        "other variants meet it through bare net/http (their stack / bare over the scaffold's).",
+        "and memory; tracing's targets are the traced variant's. The typical scaffold is measured with "
+        "the default variant, in the same rounds; the other variants meet it through bare net/http "
+        "(their stack / bare over the scaffold's).",
         "",
         *_table(
             ["Target", "Limit", *ids],
@@ -324,6 +343,7 @@ def generated_section(run: Run, chart_name: str) -> str:
     else:
         out += ["Benchmarks in the generated projects: none.", ""]
 
+    out += _tracing_section(run)
     out += _api_section(run)
 
     out += ["### Where the stack's CPU time goes", ""]
@@ -474,6 +494,86 @@ def _against_section(run: Run) -> list[str]:
             "CPU µs/request older / this",
         ],
         [row for row in rows if row],
+    )
+
+
+def _tracing_section(run: Run) -> list[str]:
+    """The stack untraced and traced, from the traced variant's BenchmarkServe: each benchmark with what
+    it adds to the untraced stack of the same run."""
+    rows: list[list[str]] = []
+    counted = False
+    for r in run.results:
+        cost = r.tracing_cost
+        if cost is None:
+            continue
+        counted = counted or bool(r.tracing_benchmarks)
+        stack_ns = cost.stack.metrics["ns/op"]
+        rows.append(
+            [
+                r.variant.id,
+                f"`{cost.stack.name}`",
+                f"{stack_ns:,.0f}",
+                _num(cost.stack.metric("B/op")),
+                _num(cost.stack.metric("allocs/op")),
+                "",
+                "",
+                "",
+                "1.00x",
+            ]
+        )
+        for b in cost.traced:
+            added = [cost.added(b, u) for u in ("ns/op", "B/op", "allocs/op")]
+            rows.append(
+                [
+                    r.variant.id,
+                    f"`{b.name}`",
+                    f"{b.metrics['ns/op']:,.0f}",
+                    _num(b.metric("B/op")),
+                    _num(b.metric("allocs/op")),
+                    *("" if a is None else f"{a:+,.0f}" for a in added),
+                    f"{cost.ratio(b):.2f}x",
+                ]
+            )
+    if not rows:
+        return []
+    s = run.settings
+    how = "from the variant's Go benchmarks above"
+    if counted:
+        how = (
+            f"run again on its own after the variant's other benchmarks, `{shlex.join(_tracing_command(s))}`"
+        )
+        how += f", medians of the {s.tracing_count} runs" if s.tracing_count > 1 else ""
+    return [
+        "### Tracing",
+        "",
+        f"The traced variant's `BenchmarkServe` ({how}). The stack untraced: tracing compiled in and "
+        "off, so that no tracing middleware is installed (the access log and the duration metric still "
+        "look for a sampled span in the request's context). The stack traced by the service's default "
+        "sampler, on requests without trace context: at ratio 0, unsampled, every span is dropped; at "
+        "ratio 1, sampled, every span is recorded and sent through the batch span processor to an "
+        "exporter that discards it. Added: the traced benchmark less the untraced stack of the same "
+        "run; x: its ns/op over the untraced stack's.",
+        "",
+        *_table(
+            [
+                "Variant",
+                "Benchmark",
+                "ns/op",
+                "B/op",
+                "allocs/op",
+                "added ns/op",
+                "added B/op",
+                "added allocs/op",
+                "x",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _tracing_command(s: Settings) -> list[str]:
+    return gobench.bench_command(
+        s.benchtime, gobench.TRACING_BENCHMARK, gobench.TRACING_PACKAGE, s.tracing_count
     )
 
 

@@ -87,6 +87,84 @@ def test_no_stack_cost_without_both_halves() -> None:
     assert gobench.stack_cost([]) is None
 
 
+TRACED_OUTPUT = """\
+pkg: github.com/acme/my-service/internal/server
+BenchmarkServe/bare-2                 1000000	      1300 ns/op	     496 B/op	       4 allocs/op
+BenchmarkServe/stack-2                 300000	      4000 ns/op	    1088 B/op	       7 allocs/op
+BenchmarkServe/traced-unsampled-2      250000	      4450 ns/op	    1232 B/op	       9 allocs/op
+BenchmarkServe/traced-sampled-2        100000	     11500 ns/op	    3858 B/op	      30 allocs/op
+pkg: github.com/acme/my-service/internal/web
+BenchmarkServe/traced-other-2          100000	     11500 ns/op	    3858 B/op	      30 allocs/op
+"""
+
+
+def test_tracing_cost_is_the_traced_stacks_against_the_untraced_one() -> None:
+    found = gobench.parse(TRACED_OUTPUT)
+    # The traced benchmarks leave the stack's pairing with bare as it was.
+    stack = gobench.stack_cost(found)
+    assert stack is not None
+    assert (stack.stack.name, stack.bare.name) == ("Serve/stack", "Serve/bare")
+    cost = gobench.tracing_cost(found)
+    assert cost is not None
+    assert cost.stack.name == "Serve/stack"
+    # Only the stack's package: the web package's traced-other is another benchmark.
+    assert [cost.role(b) for b in cost.traced] == ["traced-unsampled", "traced-sampled"]
+    assert cost.unsampled is not None
+    assert cost.unsampled.name == "Serve/traced-unsampled"
+    assert cost.added(cost.unsampled, "ns/op") == 450
+    assert cost.added(cost.unsampled, "allocs/op") == 2
+    assert cost.added(cost.traced[1], "B/op") == 2770
+    assert cost.ratio(cost.traced[1]) == pytest.approx(2.875)
+
+
+def test_tracing_cost_with_top_level_names() -> None:
+    output = "pkg: x/server\nBenchmarkBareHandler-2 10 100 ns/op\nBenchmarkStackHandler-2 10 400 ns/op\n"
+    output += "BenchmarkTracedHandler-2 10 900 ns/op\nBenchmarkTracedHandlerOther-2 10 950 ns/op\n"
+    cost = gobench.tracing_cost(gobench.parse(output))
+    assert cost is not None
+    assert [cost.role(b) for b in cost.traced] == ["Traced"]
+    assert cost.unsampled is None
+    assert cost.added(cost.traced[0], "allocs/op") is None
+
+
+def test_no_tracing_cost_without_traced_benchmarks_or_a_stack() -> None:
+    assert gobench.tracing_cost(gobench.parse(GO_TEST_OUTPUT)) is None
+    no_bare = "\n".join(line for line in TRACED_OUTPUT.splitlines() if "/bare" not in line)
+    assert gobench.tracing_cost(gobench.parse(no_bare)) is None
+
+
+def test_medians_of_repeated_benchmarks() -> None:
+    runs = gobench.parse(TRACED_OUTPUT + TRACED_OUTPUT.replace("4450 ns/op", "4650 ns/op") + TRACED_OUTPUT)
+    found = gobench.medians(runs)
+    assert [(b.package.rsplit("/", 1)[-1], b.name) for b in found] == [
+        (b.package.rsplit("/", 1)[-1], b.name) for b in gobench.parse(TRACED_OUTPUT)
+    ]
+    unsampled = found[2]
+    assert unsampled.metrics == {"ns/op": 4450, "B/op": 1232, "allocs/op": 9}
+    assert unsampled.iterations == 3 * 250000
+    # A measurement missing from one run is left out.
+    partial = gobench.parse("pkg: p\nBenchmarkA 10 5 ns/op 1 allocs/op\nBenchmarkA 10 7 ns/op\n")
+    assert gobench.medians(partial)[0].metrics == {"ns/op": 6}
+
+
+def test_bench_command_counts_only_when_asked() -> None:
+    assert gobench.bench_command("1s") == [
+        "go",
+        "test",
+        "-run",
+        "^$",
+        "-bench",
+        ".",
+        "-benchmem",
+        "-benchtime=1s",
+        "./...",
+    ]
+    assert gobench.bench_command("1s", gobench.TRACING_BENCHMARK, gobench.TRACING_PACKAGE, 6)[-2:] == [
+        "-count=6",
+        "./internal/server/",
+    ]
+
+
 def test_access_log_benchmarks_are_found() -> None:
     assert [b.name for b in gobench.access_log(gobench.parse(GO_TEST_OUTPUT))] == ["AccessLog"]
 
@@ -154,21 +232,41 @@ def test_profile_top_lists_the_projects_functions() -> None:
     assert profile.parse_top(light, "github.com/acme/x").cpu_percent == 0.68
 
 
-def test_bench_variants_are_the_default_then_every_combination() -> None:
+def test_bench_variants_are_the_default_the_traced_then_every_combination() -> None:
+    """The default, the default with tracing (which --quick measures beside it), then every other
+    combination of the compared questions."""
     found = project.bench_variants()
     base = defaults()
     assert found[0].id == "defaults"
     assert [v.full for v in found] == [True] + [False] * (len(found) - 1)
-    combinations = {tuple(v.answers[name] for name in project.COMPARED_QUESTIONS) for v in found}
+    traced = found[1]
+    assert traced.id == ",".join(f"{k}={v}" for k, v in project.TRACED.items())
+    assert traced.answers == {**found[0].answers, **project.TRACED}
+    assert [v.traced for v in found] == [False, True] + [False] * (len(found) - 2)
+    untraced = [found[0], *found[2:]]
+    combinations = {tuple(v.answers[name] for name in project.COMPARED_QUESTIONS) for v in untraced}
     expected = 1
     for name in project.COMPARED_QUESTIONS:
         available = {c.value for c in choices(name) if c.available}
-        assert {v.answers[name] for v in found} == available
+        assert {v.answers[name] for v in untraced} == available
         expected *= len(available)
-    assert len(found) == len(combinations) == expected
-    for v in found:
+    assert len(untraced) == len(combinations) == expected
+    for v in untraced:
         others = {k for k in v.answers if k not in project.COMPARED_QUESTIONS}
         assert all(v.answers[k] == base[k] for k in others)
+
+
+def test_variants_render_with_their_answers_that_are_not_the_default() -> None:
+    default, traced, *_ = project.bench_variants()
+    compared = [
+        arg for name in project.COMPARED_QUESTIONS for arg in ("--data", f"{name}={default.answers[name]}")
+    ]
+    assert default.data_args() == compared
+    assert traced.data_args() == compared + [
+        a for k, v in project.TRACED.items() for a in ("--data", f"{k}={v}")
+    ]
+    worker = Variant({**default.answers, "background_worker": True})
+    assert worker.data_args()[-2:] == ["--data", "background_worker=true"]
 
 
 def test_bare_build_line_is_the_dockerfiles(variant: dict[str, Any], render: Render, tmp_path: Path) -> None:
@@ -235,6 +333,63 @@ def test_report_marks_missed_targets_and_unmeasured_ones() -> None:
     assert "| <= 1 µs | 0.30 µs pass |" in good
     assert report.failures(_run(_result(0.9, 2))) == []
     assert len(report.failures(_run(_result(0.5, 9)))) == 2
+
+
+def _traced_result(output: str = TRACED_OUTPUT) -> VariantResult:
+    r = _result(0.9, 2)
+    r.variant = Variant({**r.variant.answers, **project.TRACED})
+    r.tracing_benchmarks = gobench.medians(gobench.parse(output))
+    return r
+
+
+def test_report_shows_what_tracing_adds_to_the_stack() -> None:
+    default, traced = _result(0.9, 2), _traced_result()
+    run = _run(default, traced)
+    text = report.generated_section(run, "performance.svg")
+    tracing = text[text.index("### Tracing") :].split("\n### ")[0]
+    assert f"`{shlex.join(report._tracing_command(run.settings))}`" in tracing
+    assert "| tracing=otel | `Serve/stack` | 4,000 | 1088 | 7 |  |  |  | 1.00x |" in tracing
+    assert (
+        "| tracing=otel | `Serve/traced-unsampled` | 4,450 | 1232 | 9 | +450 | +144 | +2 | 1.11x |" in tracing
+    )
+    assert (
+        "| tracing=otel | `Serve/traced-sampled` | 11,500 | 3858 | 30 | +7,500 | +2,770 | +23 | 2.88x |"
+        in tracing
+    )
+    # Tracing's targets: the traced variant's, not measured in the others.
+    assert (
+        "| Time per request added by tracing, unsampled (Go benchmark) | <= 0.5 µs | not measured "
+        "| 0.45 µs pass |" in text
+    )
+    assert "| Allocations per request added by tracing, unsampled | <= 3 | not measured | 2 pass |" in text
+    assert report.failures(run) == []
+    assert "medians" not in tracing  # --quick runs it once
+    full = Run(Settings.full(), run.machine, run.results, 60.0)
+    assert "-count=6 ./internal/server/`, medians of the 6 runs)" in report.generated_section(full, "p.svg")
+    slow = _traced_result(
+        TRACED_OUTPUT.replace(
+            "4450 ns/op	    1232 B/op	       9", "4600 ns/op	    1300 B/op	      11"
+        )
+    )
+    assert report.failures(_run(default, slow)) == [
+        "tracing=otel: Time per request added by tracing, unsampled (Go benchmark) <= 0.5 µs "
+        "(measured 0.60 µs)",
+        "tracing=otel: Allocations per request added by tracing, unsampled <= 3 (measured 4)",
+    ]
+
+
+def test_report_reads_tracing_from_the_variants_benchmarks_without_a_run_of_their_own() -> None:
+    traced = _result(0.9, 2)
+    traced.benchmarks = gobench.parse(TRACED_OUTPUT)
+    text = report.generated_section(_run(traced), "performance.svg")
+    assert "`BenchmarkServe` (from the variant's Go benchmarks above)" in text
+    assert "| defaults | `Serve/traced-unsampled` | 4,450 | 1232 | 9 | +450 | +144 | +2 | 1.11x |" in text
+
+
+def test_report_has_no_tracing_section_without_a_traced_variant() -> None:
+    text = report.generated_section(_run(_result(0.9, 2)), "performance.svg")
+    assert "### Tracing" not in text
+    assert "| Allocations per request added by tracing, unsampled | <= 3 | not measured |" in text
 
 
 def test_report_compares_with_the_scaffold_and_the_synchronous_log() -> None:

@@ -554,29 +554,35 @@ def test_compose_file_loads(project: Path, composecheck: Path) -> None:
 # The servers a service may need, by the secret URL setting that names each, and the name of its
 # Compose service (which is also the URL's host there).
 DEPENDENCIES = {"DATABASE_URL": "postgres", "REDIS_URL": "redis"}
+# The servers a service sends to without waiting for them (what it sends while one is down is
+# dropped), by the setting that names each, and the name of its Compose service.
+SIDE_SERVERS = {"OTEL_EXPORTER_OTLP_ENDPOINT": "jaeger"}
 
 
-def needed_dependencies(project: Path) -> dict[str, str]:
+def needed_dependencies(project: Path, servers: dict[str, str] = DEPENDENCIES) -> dict[str, str]:
     """The dependencies the service needs, as .env.example declares them (set or commented out)."""
     example = (project / ".env.example").read_text()
     listed = set(re.findall(r"^#?[ \t]*([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
-    return {setting: name for setting, name in DEPENDENCIES.items() if setting in listed}
+    return {setting: name for setting, name in servers.items() if setting in listed}
 
 
 def test_compose_starts_the_dependencies_first(project: Path, composecheck: Path) -> None:
     """Each server the service needs is a Compose service with a healthcheck, published on the host's
-    loopback only; the service waits until it is healthy and names it by its service name."""
+    loopback only; the service waits until it is healthy and names it by its service name. A server
+    it only sends to (the trace viewer) is published on loopback too and named, never waited for."""
     services = compose_services(project, composecheck)
     name = answers_of(project)["project_name"]
     needed = needed_dependencies(project)
+    side = needed_dependencies(project, SIDE_SERVERS)
     # Besides the servers, a one-shot service may prepare one (a database's migrations).
     one_shot = {s for s, spec in services.items() if spec.get("restart") == "no"}
-    assert set(services) - one_shot == {name, *needed.values()}
+    assert set(services) - one_shot == {name, *needed.values(), *side.values()}
     app = services[name]
     assert set(app.get("depends_on", {})) - one_shot == set(needed.values())
-    for setting, dependency in needed.items():
+    for dependency in needed.values():
         assert app["depends_on"][dependency]["condition"] == "service_healthy"
         assert services[dependency]["healthcheck"]["test"], dependency
+    for setting, dependency in {**needed, **side}.items():
         assert all(p.get("host_ip") == "127.0.0.1" for p in services[dependency].get("ports", [])), dependency
         assert urlsplit(app["environment"][setting]).hostname == dependency, app["environment"][setting]
 

@@ -63,6 +63,7 @@ def test_interactive_copy(tmp_path: Path) -> None:
         child.expect_exact("background worker")
         child.send("y")
         answer("example resource")
+        answer("Distributed tracing", DOWN)  # none, otel
         answer("CI for the repository", DOWN)
         answer("License", DOWN)
         answer("Copyright holder", CLEAR_LINE + "Shop Ltd")
@@ -81,6 +82,8 @@ def test_interactive_copy(tmp_path: Path) -> None:
     assert answers["database"] == "postgres"
     assert answers["cache"] == "redis"
     assert answers["background_worker"] is True
+    assert answers["tracing"] == "otel"
+    assert (dst / "internal" / "tracing" / "tracing.go").exists()
     assert answers["license"] == "Apache-2.0"
     assert answers["ci"] == "gitlab"
     assert (dst / ".gitlab-ci.yml").exists()

@@ -31,16 +31,18 @@ type Options struct {
 	// Resource describes the process: service.name and service.version,
 	// and what OTEL_RESOURCE_ATTRIBUTES adds.
 	Resource []attribute.KeyValue
-	// Sampler is one of the OTEL_TRACES_SAMPLER names (Samplers), Ratio
+	// Sampler is one of the OTEL_TRACES_SAMPLER names (Samplers()), Ratio
 	// the share of traces the ratio samplers keep, from 0 to 1.
 	Sampler string
 	Ratio   float64
 }
 
 // Samplers lists the OTEL_TRACES_SAMPLER values the service accepts.
-var Samplers = []string{
-	"always_on", "always_off", "traceidratio",
-	"parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
+func Samplers() []string {
+	return []string{
+		"always_on", "always_off", "traceidratio",
+		"parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
+	}
 }
 
 // Tracing is the service's tracer provider and propagator.

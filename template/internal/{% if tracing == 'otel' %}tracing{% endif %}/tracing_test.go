@@ -30,7 +30,7 @@ func TestNewWithoutEndpointIsOff(t *testing.T) {
 }
 
 func TestEverySamplerNameIsKnown(t *testing.T) {
-	for _, name := range Samplers {
+	for _, name := range Samplers() {
 		if _, err := newSampler(name, 0.5); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
